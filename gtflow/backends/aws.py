@@ -1,0 +1,26 @@
+"""The AWS backend: S3, SageMaker (Ground Truth, training), A2I and DynamoDB through boto3."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from gtflow.backends.base import Backend
+from gtflow.store.s3 import S3Store, make_client
+
+__all__ = ["AwsBackend"]
+
+
+class AwsBackend(Backend):
+    name = "aws"
+
+    def client(self, service: str) -> Any:
+        """A standard-retry boto3 client for ``service`` in the configured region (cached)."""
+        cache = self.__dict__.setdefault("_clients", {})
+        if service not in cache:
+            cache[service] = make_client(service, region=self.config.region)
+        return cache[service]
+
+    @cached_property
+    def store(self) -> S3Store:
+        return S3Store(self.client("s3"))

@@ -1,0 +1,185 @@
+"""LocalStore: a folder where ``s3://bucket/key`` lives at ``<root>/bucket/key``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from gtflow.errors import ObjectNotFoundError, StoreError, UriError
+from gtflow.store.base import DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, ObjectInfo
+from gtflow.store.signing import UrlSigner
+from gtflow.uris import S3Uri
+
+__all__ = ["LocalStore", "STATE_DIR"]
+
+#: gtflow's own files under the root (bucket names cannot start with '.', so no clash).
+STATE_DIR = ".gtflow"
+
+
+class LocalStore:
+    """An :class:`~gtflow.store.ObjectStore` on the local file system.
+
+    Keys map segment by segment to paths; a key that could leave the root ('..', '.', empty
+    segments, a symlink pointing out) is refused with :class:`UriError`. Every write goes to a
+    temporary file first and is renamed into place, so readers never see a partial object.
+
+        >>> import tempfile
+        >>> store = LocalStore(tempfile.mkdtemp())
+        >>> store.put_text("s3://bucket/a/b.txt", "hi")
+        >>> [o.uri for o in store.list("s3://bucket/a/")]
+        ['s3://bucket/a/b.txt']
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, signer: UrlSigner | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.signer = signer
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        """``<root>/.gtflow``: queues, secrets and other gtflow state that is not an object."""
+        return self.root / STATE_DIR
+
+    def path_for(self, uri: str) -> Path:
+        """The file that holds ``uri``; raises UriError for keys that cannot live under root."""
+        u = S3Uri.parse(uri)
+        return self._path(u.bucket, u.key)
+
+    def _path(self, bucket: str, key: str) -> Path:
+        parts = key.split("/")
+        if key.endswith("/"):
+            parts = parts[:-1]
+        for seg in parts:
+            if seg in ("", ".", "..") or "\x00" in seg:
+                raise UriError(f"object key {key!r:.200} cannot be stored locally (segment {seg!r})")
+        path = self.root.joinpath(bucket, *parts) if key else self.root / bucket
+        # A symlink inside the root must not lead out of it.
+        resolved = path.resolve()
+        if resolved != self.root and not resolved.is_relative_to(self.root):
+            raise UriError(f"object key {key!r:.200} escapes the store root")
+        return path
+
+    def _uri(self, path: Path) -> str:
+        rel = path.relative_to(self.root).as_posix()
+        bucket, _, key = rel.partition("/")
+        return f"s3://{bucket}/{key}"
+
+    # -- reads -------------------------------------------------------------------------------
+    def get_bytes(self, uri: str) -> bytes:
+        with self.open_read(uri) as fh:
+            return fh.read()
+
+    def get_text(self, uri: str, encoding: str = "utf-8") -> str:
+        return self.get_bytes(uri).decode(encoding)
+
+    def open_read(self, uri: str) -> BinaryIO:
+        path = self.path_for(uri)
+        try:
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFoundError("no such object", path=uri) from exc
+
+    def exists(self, uri: str) -> bool:
+        return self.path_for(uri).is_file()
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        u = S3Uri.parse(prefix)
+        head, _, name_prefix = u.key.rpartition("/")
+        start = self._path(u.bucket, head) if head else self.root / u.bucket
+        if not start.is_dir():
+            return
+        yield from self._walk(start, name_prefix)
+
+    def _walk(self, folder: Path, name_prefix: str = "") -> Iterator[ObjectInfo]:
+        # S3 lists in UTF-8 byte order of the whole key; sorting a folder's entries by
+        # name (+ '/' for folders) reproduces that order while walking lazily.
+        entries = []
+        with os.scandir(folder) as it:
+            for e in it:
+                if not e.name.startswith(name_prefix):
+                    continue
+                is_dir = e.is_dir(follow_symlinks=False)
+                entries.append(((e.name + "/" if is_dir else e.name).encode(), is_dir, e))
+        entries.sort(key=lambda t: t[0])
+        for _, is_dir, e in entries:
+            if is_dir:
+                yield from self._walk(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                st = e.stat()
+                yield ObjectInfo(
+                    uri=self._uri(Path(e.path)),
+                    size=st.st_size,
+                    last_modified=_dt.datetime.fromtimestamp(st.st_mtime, _dt.timezone.utc),
+                )
+
+    # -- writes ------------------------------------------------------------------------------
+    def put_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
+        with self.open_write(uri, content_type=content_type) as fh:
+            fh.write(data)
+
+    def put_text(
+        self, uri: str, text: str, *, content_type: str | None = None, encoding: str = "utf-8"
+    ) -> None:
+        self.put_bytes(uri, text.encode(encoding), content_type=content_type)
+
+    @contextmanager
+    def open_write(self, uri: str, *, content_type: str | None = None) -> Iterator[BinaryIO]:
+        S3Uri.parse(uri, require_key=True)
+        path = self.path_for(uri)
+        tmp_dir = self.state_dir / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh  # type: ignore[misc]
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+            except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
+                raise StoreError(
+                    "key clashes with another key used as a folder (a local store cannot hold "
+                    "both 'a' and 'a/b')",
+                    path=uri,
+                ) from exc
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def delete(self, uri: str) -> None:
+        path = self.path_for(uri)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        # Drop folders the delete left empty, up to the bucket.
+        bucket_dir = self.root / S3Uri.parse(uri).bucket
+        parent = path.parent
+        while parent != bucket_dir and parent.is_relative_to(bucket_dir):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    # -- URLs --------------------------------------------------------------------------------
+    def presign(self, uri: str, expires_in: int = DEFAULT_PRESIGN_SECONDS) -> str:
+        """A portal URL signed for ``expires_in`` seconds, or a ``file://`` URL without a portal."""
+        if not 0 < expires_in <= MAX_PRESIGN_SECONDS:
+            raise StoreError(f"expires_in must be in 1..{MAX_PRESIGN_SECONDS} seconds")
+        if self.signer is not None:
+            return self.signer.sign(uri, expires_in)
+        return "file://" + urllib.parse.quote(str(self.path_for(uri)))

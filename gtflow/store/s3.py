@@ -1,0 +1,125 @@
+"""S3Store: objects on Amazon S3 (or any S3-compatible store) through an injected client."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+from gtflow.errors import MissingExtraError, ObjectNotFoundError, StoreError
+from gtflow.store.base import DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, ObjectInfo
+from gtflow.uris import S3Uri
+
+__all__ = ["S3Store", "make_client"]
+
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+# Objects larger than this are spooled to disk while written through open_write.
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def make_client(service: str, *, region: str | None = None, **kwargs: Any) -> Any:
+    """A boto3 client with the standard retry mode (throttling retried, validation not)."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingExtraError.for_module("boto3", "aws") from exc
+    config = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4" if service == "s3" else None)
+    return boto3.client(service, region_name=region, config=config, **kwargs)
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+class S3Store:
+    """An :class:`~gtflow.store.ObjectStore` on S3. Pass a client to control credentials,
+    region or endpoint (moto, MinIO); without one, a standard-retry client is made on first use.
+    """
+
+    def __init__(self, client: Any | None = None, *, region: str | None = None) -> None:
+        self._client = client
+        self._region = region
+
+    def __repr__(self) -> str:
+        return "S3Store()"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client("s3", region=self._region)
+        return self._client
+
+    def get_bytes(self, uri: str) -> bytes:
+        with self.open_read(uri) as body:
+            return body.read()
+
+    def get_text(self, uri: str, encoding: str = "utf-8") -> str:
+        return self.get_bytes(uri).decode(encoding)
+
+    def open_read(self, uri: str) -> BinaryIO:
+        u = S3Uri.parse(uri, require_key=True)
+        try:
+            resp = self.client.get_object(Bucket=u.bucket, Key=u.key)
+        except Exception as exc:
+            if _code(exc) in _NOT_FOUND:
+                raise ObjectNotFoundError("no such object", path=uri) from exc
+            raise StoreError(f"cannot read object: {_code(exc) or type(exc).__name__}", path=uri) from exc
+        return resp["Body"]  # type: ignore[no-any-return]
+
+    def exists(self, uri: str) -> bool:
+        u = S3Uri.parse(uri, require_key=True)
+        try:
+            self.client.head_object(Bucket=u.bucket, Key=u.key)
+        except Exception as exc:
+            if _code(exc) in _NOT_FOUND:
+                return False
+            raise StoreError(f"cannot stat object: {_code(exc) or type(exc).__name__}", path=uri) from exc
+        return True
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        u = S3Uri.parse(prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=u.bucket, Prefix=u.key)
+        for page in pages:
+            for obj in page.get("Contents", ()):
+                yield ObjectInfo(
+                    uri=f"s3://{u.bucket}/{obj['Key']}",
+                    size=int(obj["Size"]),
+                    last_modified=obj["LastModified"],
+                )
+
+    def put_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
+        u = S3Uri.parse(uri, require_key=True)
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=u.bucket, Key=u.key, Body=data, **extra)
+
+    def put_text(
+        self, uri: str, text: str, *, content_type: str | None = None, encoding: str = "utf-8"
+    ) -> None:
+        self.put_bytes(uri, text.encode(encoding), content_type=content_type)
+
+    @contextmanager
+    def open_write(self, uri: str, *, content_type: str | None = None) -> Iterator[BinaryIO]:
+        # An S3 PUT (or a completed multipart upload) is atomic; spool locally until the
+        # block succeeds, so a failing writer uploads nothing.
+        u = S3Uri.parse(uri, require_key=True)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+            yield spool  # type: ignore[misc]
+            spool.seek(0)
+            extra = {"ExtraArgs": {"ContentType": content_type}} if content_type else {}
+            self.client.upload_fileobj(spool, u.bucket, u.key, **extra)
+
+    def delete(self, uri: str) -> None:
+        u = S3Uri.parse(uri, require_key=True)
+        self.client.delete_object(Bucket=u.bucket, Key=u.key)
+
+    def presign(self, uri: str, expires_in: int = DEFAULT_PRESIGN_SECONDS) -> str:
+        if not 0 < expires_in <= MAX_PRESIGN_SECONDS:
+            raise StoreError(f"expires_in must be in 1..{MAX_PRESIGN_SECONDS} seconds")
+        u = S3Uri.parse(uri, require_key=True)
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": u.bucket, "Key": u.key}, ExpiresIn=expires_in
+            )
+        )
