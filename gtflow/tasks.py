@@ -1,0 +1,556 @@
+"""The local task queue: where local labeling jobs and human loops meet their workers.
+
+On AWS, Ground Truth and A2I hand tasks to workers in their own portal. Locally, owners put
+tasks into a :class:`TaskQueue` (SQLite under ``<root>/.gtflow/tasks.db``) and the review
+portal, a simulated reviewer or a test takes them out and answers them. :meth:`TaskQueue.submit`
+is **the one submission path**: the portal's HTTP handler calls it, and so does everything else.
+
+A queue belongs to an owner kind (``"labeling-job"``, ``"human-loop"``, ...). When a task has
+all the answers it needs, the owner's completion hook runs (for example, the human-loop hook
+writes A2I ``output.json``). A hook that fails leaves the task complete but undelivered;
+:meth:`TaskQueue.deliver_pending` runs it again, so a crash converges instead of losing answers.
+
+    >>> import tempfile
+    >>> from gtflow.store import LocalStore
+    >>> tq = TaskQueue.for_store(LocalStore(tempfile.mkdtemp()))
+    >>> tq.register_queue("q", owner="test", template="<crowd-form></crowd-form>", title="T")
+    >>> tq.add_task("q", "t1", {"taskObject": "s3://b/k.jpg"})
+    True
+    >>> task = tq.next_task("q", "w1")
+    >>> tq.submit("q", task.task_id, "w1", {"answer": {"label": "cat"}}).completed
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import hmac
+import importlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gtflow.errors import ConflictError, GtflowError, UsageError
+from gtflow.logs import get_logger
+
+__all__ = [
+    "TaskQueue",
+    "QueueInfo",
+    "Task",
+    "Answer",
+    "SubmitResult",
+    "QueueCounts",
+    "CompletionHook",
+    "register_completion_hook",
+    "iso_ms",
+]
+
+log = get_logger(__name__)
+
+#: Owner kinds whose hooks live in gtflow; imported only when a task of theirs completes.
+_BUILTIN_HOOKS = {
+    "human-loop": "gtflow.a2i.local:on_task_complete",
+    "labeling-job": "gtflow.labeling.local:on_task_complete",
+}
+
+CompletionHook = Callable[["TaskQueue", "QueueInfo", "Task", "list[Answer]"], None]
+_hooks: dict[str, CompletionHook] = {}
+
+
+def register_completion_hook(owner: str, hook: CompletionHook) -> None:
+    """Run ``hook(queue, info, task, answers)`` when a task of an ``owner`` queue completes."""
+    _hooks[owner] = hook
+
+
+def _hook_for(owner: str) -> CompletionHook | None:
+    if owner in _hooks:
+        return _hooks[owner]
+    target = _BUILTIN_HOOKS.get(owner)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    hook: CompletionHook = getattr(importlib.import_module(module), name)
+    return hook
+
+
+def _utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def iso_ms(t: _dt.datetime) -> str:
+    """``2021-05-06T21:27:21.938Z``, the timestamp form of A2I and GT worker responses."""
+    t = t.astimezone(_dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _parse_ts(s: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(s)
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    name: str
+    owner: str
+    template: str = field(repr=False)
+    title: str
+    description: str
+    workers_per_task: int
+    time_limit_seconds: int
+    meta: Mapping[str, Any]
+    created_at: _dt.datetime
+
+
+@dataclass(frozen=True)
+class Task:
+    queue: str
+    task_id: str
+    task_input: Mapping[str, Any] = field(repr=False)
+    status: str  # pending | complete | cancelled
+    created_at: _dt.datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One worker's submission, with the times GT and A2I record."""
+
+    queue: str
+    task_id: str
+    worker_id: str
+    answer: Mapping[str, Any] = field(repr=False)
+    accepted_at: _dt.datetime
+    submitted_at: _dt.datetime
+
+    @property
+    def time_spent_seconds(self) -> float:
+        return round((self.submitted_at - self.accepted_at).total_seconds(), 3)
+
+    def to_a2i(self) -> dict[str, Any]:
+        """The A2I ``humanAnswers[]`` entry (bare worker id, as A2I writes it)."""
+        return {
+            "acceptanceTime": iso_ms(self.accepted_at),
+            "answerContent": dict(self.answer),
+            "submissionTime": iso_ms(self.submitted_at),
+            "timeSpentInSeconds": self.time_spent_seconds,
+            "workerId": self.worker_id,
+        }
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    answer: Answer
+    completed: bool  # this submission completed the task
+    duplicate: bool  # the worker had already submitted this task; nothing changed
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    total: int
+    pending: int
+    complete: int
+    cancelled: int
+    answers: int
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queues (
+  name TEXT PRIMARY KEY, owner TEXT NOT NULL, template TEXT NOT NULL, title TEXT NOT NULL,
+  description TEXT NOT NULL, workers_per_task INTEGER NOT NULL, time_limit_seconds INTEGER NOT NULL,
+  meta TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, task_id TEXT NOT NULL,
+  task_input TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', n_answers INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, completed_at TEXT, delivered_at TEXT, UNIQUE (queue, task_id));
+CREATE INDEX IF NOT EXISTS tasks_open ON tasks (queue, status, seq);
+CREATE TABLE IF NOT EXISTS assignments (
+  queue TEXT NOT NULL, task_id TEXT NOT NULL, worker_id TEXT NOT NULL, accepted_at TEXT NOT NULL,
+  PRIMARY KEY (queue, task_id, worker_id));
+CREATE INDEX IF NOT EXISTS assignments_by_worker ON assignments (worker_id, queue);
+CREATE TABLE IF NOT EXISTS answers (
+  queue TEXT NOT NULL, task_id TEXT NOT NULL, worker_id TEXT NOT NULL, answer TEXT NOT NULL,
+  accepted_at TEXT NOT NULL, submitted_at TEXT NOT NULL, PRIMARY KEY (queue, task_id, worker_id));
+CREATE TABLE IF NOT EXISTS workers (
+  worker_id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+"""
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+class TaskQueue:
+    """Queues of tasks in SQLite, safe to share between threads and processes."""
+
+    def __init__(self, db_path: str | Path, *, store: Any = None, clock: Callable[[], _dt.datetime] = _utcnow) -> None:
+        self.db_path = Path(db_path)
+        self.store = store  # handed to completion hooks (they write outputs through it)
+        self.clock = clock
+        self._local = threading.local()
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn().executescript(_SCHEMA)
+
+    @classmethod
+    def for_store(cls, store: Any, **kwargs: Any) -> TaskQueue:
+        """The queue of a LocalStore: ``<root>/.gtflow/tasks.db``."""
+        return cls(store.state_dir / "tasks.db", store=store, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"TaskQueue({str(self.db_path)!r})"
+
+    # -- connection --------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- queues ------------------------------------------------------------------------------
+    def register_queue(
+        self,
+        name: str,
+        *,
+        owner: str,
+        template: str,
+        title: str,
+        description: str = "",
+        workers_per_task: int = 1,
+        time_limit_seconds: int = 3600,
+        meta: Mapping[str, Any] | None = None,
+    ) -> QueueInfo:
+        """Create a queue, or return it unchanged if it exists with the same settings.
+
+        A queue name reused for a different owner or template raises ConflictError.
+        """
+        if workers_per_task < 1:
+            raise UsageError("workers_per_task must be at least 1", field="workers_per_task")
+        if not name:
+            raise UsageError("queue name must not be empty", field="name")
+        meta_s = _dumps(dict(meta or {}))
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM queues WHERE name=?", (name,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO queues VALUES (?,?,?,?,?,?,?,?,?)",
+                    (name, owner, template, title, description, workers_per_task,
+                     time_limit_seconds, meta_s, self.clock().isoformat()),
+                )
+            elif (row["owner"], row["template"], row["workers_per_task"]) != (owner, template, workers_per_task):
+                raise ConflictError(
+                    f"queue {name!r} already exists with a different owner, template or worker count"
+                )
+        return self.queue(name)
+
+    def queue(self, name: str) -> QueueInfo:
+        row = self._conn().execute("SELECT * FROM queues WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise UsageError(f"no such queue {name!r}")
+        return self._queue_info(row)
+
+    def queues(self, *, owner: str | None = None) -> list[QueueInfo]:
+        sql, args = "SELECT * FROM queues", ()
+        if owner is not None:
+            sql, args = sql + " WHERE owner=?", (owner,)
+        return [self._queue_info(r) for r in self._conn().execute(sql + " ORDER BY name", args)]
+
+    @staticmethod
+    def _queue_info(row: sqlite3.Row) -> QueueInfo:
+        return QueueInfo(
+            name=row["name"], owner=row["owner"], template=row["template"], title=row["title"],
+            description=row["description"], workers_per_task=row["workers_per_task"],
+            time_limit_seconds=row["time_limit_seconds"], meta=json.loads(row["meta"]),
+            created_at=_parse_ts(row["created_at"]),
+        )
+
+    # -- tasks -------------------------------------------------------------------------------
+    def add_task(self, queue: str, task_id: str, task_input: Mapping[str, Any]) -> bool:
+        """Add a task; returns False when it was already there with the same input.
+
+        The same ``task_id`` with a different input raises ConflictError (as A2I does for a
+        human loop name reused with other input).
+        """
+        return self.add_tasks(queue, [(task_id, task_input)]) == 1
+
+    def add_tasks(self, queue: str, items: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
+        """Add many tasks in one transaction; returns how many were new."""
+        self.queue(queue)
+        now = self.clock().isoformat()
+        added = 0
+        with self._tx() as db:
+            for task_id, task_input in items:
+                payload = _dumps(task_input)
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO tasks (queue, task_id, task_input, created_at) VALUES (?,?,?,?)",
+                    (queue, task_id, payload, now),
+                )
+                if cur.rowcount:
+                    added += 1
+                    continue
+                old = db.execute(
+                    "SELECT task_input FROM tasks WHERE queue=? AND task_id=?", (queue, task_id)
+                ).fetchone()
+                if json.loads(old["task_input"]) != json.loads(payload):
+                    raise ConflictError(f"task {task_id!r} already exists in {queue!r} with different input")
+        return added
+
+    def task(self, queue: str, task_id: str) -> Task:
+        row = self._conn().execute(
+            "SELECT * FROM tasks WHERE queue=? AND task_id=?", (queue, task_id)
+        ).fetchone()
+        if row is None:
+            raise UsageError(f"no task {task_id!r} in queue {queue!r}")
+        return self._task(row)
+
+    def tasks(self, queue: str, *, status: str | None = None) -> Iterator[Task]:
+        sql, args = "SELECT * FROM tasks WHERE queue=?", [queue]
+        if status is not None:
+            sql += " AND status=?"
+            args.append(status)
+        for row in self._conn().execute(sql + " ORDER BY seq", args).fetchall():
+            yield self._task(row)
+
+    @staticmethod
+    def _task(row: sqlite3.Row) -> Task:
+        return Task(
+            queue=row["queue"], task_id=row["task_id"], task_input=json.loads(row["task_input"]),
+            status=row["status"], created_at=_parse_ts(row["created_at"]), seq=row["seq"],
+        )
+
+    def next_task(self, queue: str, worker_id: str, *, exclude: Sequence[str] = ()) -> Task | None:
+        """The task ``worker_id`` should do next, recording when they accepted it.
+
+        A task the worker already holds comes first (a reload resumes it). Otherwise the oldest
+        pending task the worker has not answered and that still lacks workers, counting live
+        assignments (accepted within the queue's time limit) as taken.
+        """
+        info = self.queue(queue)
+        now = self.clock()
+        cutoff = (now - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
+        excl = list(exclude)
+        ex_sql = f" AND t.task_id NOT IN ({','.join('?' * len(excl))})" if excl else ""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT t.* FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
+                "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
+                "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
+                f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
+                [queue, worker_id, cutoff, *excl],
+            ).fetchone()
+            if row is None:
+                row = db.execute(
+                    "SELECT t.* FROM tasks t WHERE t.queue=? AND t.status='pending' "
+                    "AND t.n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue "
+                    "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
+                    "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
+                    f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
+                    [queue, cutoff, info.workers_per_task, worker_id, *excl],
+                ).fetchone()
+                if row is None:
+                    return None
+                db.execute(
+                    "INSERT INTO assignments VALUES (?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
+                    "DO UPDATE SET accepted_at=excluded.accepted_at",
+                    (queue, row["task_id"], worker_id, now.isoformat()),
+                )
+        return self._task(row)
+
+    def accept(self, queue: str, task_id: str, worker_id: str) -> None:
+        """Record that ``worker_id`` opened this task now (if they had not already)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO assignments VALUES (?,?,?,?)",
+                (queue, task_id, worker_id, self.clock().isoformat()),
+            )
+
+    def submit(
+        self, queue: str, task_id: str, worker_id: str, answer: Mapping[str, Any]
+    ) -> SubmitResult:
+        """Record a worker's answer; the one submission path for every kind of worker.
+
+        Submitting twice is harmless: the first answer stands and ``duplicate`` is True. When
+        the answer completes the task, the owner's completion hook runs.
+        """
+        if not isinstance(answer, Mapping):
+            raise UsageError("an answer must be a JSON object", field="answer")
+        info = self.queue(queue)
+        now = self.clock()
+        with self._tx() as db:
+            trow = db.execute(
+                "SELECT status, n_answers FROM tasks WHERE queue=? AND task_id=?", (queue, task_id)
+            ).fetchone()
+            if trow is None:
+                raise UsageError(f"no task {task_id!r} in queue {queue!r}")
+            old = db.execute(
+                "SELECT * FROM answers WHERE queue=? AND task_id=? AND worker_id=?",
+                (queue, task_id, worker_id),
+            ).fetchone()
+            if old is not None:
+                return SubmitResult(self._answer(old), completed=False, duplicate=True)
+            if trow["status"] != "pending":
+                raise ConflictError(f"task {task_id!r} in {queue!r} is {trow['status']}, not open for answers")
+            arow = db.execute(
+                "SELECT accepted_at FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
+                (queue, task_id, worker_id),
+            ).fetchone()
+            accepted = arow["accepted_at"] if arow else now.isoformat()
+            db.execute(
+                "INSERT INTO answers VALUES (?,?,?,?,?,?)",
+                (queue, task_id, worker_id, _dumps(answer), accepted, now.isoformat()),
+            )
+            n = trow["n_answers"] + 1
+            completed = n >= info.workers_per_task
+            db.execute(
+                "UPDATE tasks SET n_answers=?, status=?, completed_at=? WHERE queue=? AND task_id=?",
+                (n, "complete" if completed else "pending", now.isoformat() if completed else None, queue, task_id),
+            )
+        result = SubmitResult(
+            Answer(queue, task_id, worker_id, dict(answer), _parse_ts(accepted), now),
+            completed=completed, duplicate=False,
+        )
+        log.info("answer recorded queue=%s task=%s worker=%s completed=%s", queue, task_id, worker_id, completed)
+        if completed:
+            self._deliver(info, task_id)
+        return result
+
+    def complete(self, queue: str, task_id: str) -> None:
+        """Close a task with the answers it has (GT: task availability lifetime reached)."""
+        info = self.queue(queue)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE tasks SET status='complete', completed_at=? WHERE queue=? AND task_id=? AND status='pending'",
+                (self.clock().isoformat(), queue, task_id),
+            )
+        self._deliver(info, task_id)
+
+    def cancel(self, queue: str, task_id: str) -> bool:
+        """Withdraw a pending task (A2I StopHumanLoop). Returns False if it was not pending."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE tasks SET status='cancelled' WHERE queue=? AND task_id=? AND status='pending'",
+                (queue, task_id),
+            )
+        return bool(cur.rowcount)
+
+    def answers(self, queue: str, task_id: str) -> list[Answer]:
+        rows = self._conn().execute(
+            "SELECT * FROM answers WHERE queue=? AND task_id=? ORDER BY submitted_at, worker_id",
+            (queue, task_id),
+        ).fetchall()
+        return [self._answer(r) for r in rows]
+
+    @staticmethod
+    def _answer(row: sqlite3.Row) -> Answer:
+        return Answer(
+            queue=row["queue"], task_id=row["task_id"], worker_id=row["worker_id"],
+            answer=json.loads(row["answer"]), accepted_at=_parse_ts(row["accepted_at"]),
+            submitted_at=_parse_ts(row["submitted_at"]),
+        )
+
+    def counts(self, queue: str, *, worker_id: str | None = None) -> QueueCounts:
+        """Task counts by status; with ``worker_id``, ``answers`` counts that worker's answers."""
+        db = self._conn()
+        by = dict(db.execute(
+            "SELECT status, COUNT(*) FROM tasks WHERE queue=? GROUP BY status", (queue,)
+        ).fetchall())
+        if worker_id is None:
+            n = db.execute("SELECT COUNT(*) FROM answers WHERE queue=?", (queue,)).fetchone()[0]
+        else:
+            n = db.execute(
+                "SELECT COUNT(*) FROM answers WHERE queue=? AND worker_id=?", (queue, worker_id)
+            ).fetchone()[0]
+        return QueueCounts(
+            total=sum(by.values()), pending=by.get("pending", 0), complete=by.get("complete", 0),
+            cancelled=by.get("cancelled", 0), answers=n,
+        )
+
+    # -- delivery ----------------------------------------------------------------------------
+    def _deliver(self, info: QueueInfo, task_id: str) -> bool:
+        hook = _hook_for(info.owner)
+        if hook is not None:
+            task = self.task(info.name, task_id)
+            try:
+                hook(self, info, task, self.answers(info.name, task_id))
+            except GtflowError as exc:
+                log.warning("completion hook failed queue=%s task=%s: %s", info.name, task_id, exc)
+                return False
+            except Exception:
+                log.exception("completion hook failed queue=%s task=%s", info.name, task_id)
+                return False
+        with self._tx() as db:
+            db.execute(
+                "UPDATE tasks SET delivered_at=? WHERE queue=? AND task_id=?",
+                (self.clock().isoformat(), info.name, task_id),
+            )
+        return True
+
+    def deliver_pending(self, queue: str | None = None) -> int:
+        """Run completion hooks again for complete tasks whose delivery failed; returns count."""
+        sql, args = "SELECT queue, task_id FROM tasks WHERE status='complete' AND delivered_at IS NULL", []
+        if queue is not None:
+            sql += " AND queue=?"
+            args.append(queue)
+        done = 0
+        for row in self._conn().execute(sql, args).fetchall():
+            done += self._deliver(self.queue(row["queue"]), row["task_id"])
+        return done
+
+    # -- workers -----------------------------------------------------------------------------
+    def add_worker(self, worker_id: str) -> str:
+        """Create a worker (or give an existing one a new token); returns the sign-in token.
+
+        Only a hash of the token is stored.
+        """
+        if not worker_id or not all(c.isalnum() or c in "-_." for c in worker_id):
+            raise UsageError("worker ids use letters, digits, '-', '_' and '.'", field="worker_id")
+        token = secrets.token_urlsafe(24)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO workers VALUES (?,?,?) ON CONFLICT (worker_id) DO UPDATE SET token_sha256=excluded.token_sha256",
+                (worker_id, digest, self.clock().isoformat()),
+            )
+        return token
+
+    def authenticate(self, token: str) -> str | None:
+        """The worker id a token belongs to, or None. Compared in constant time."""
+        if not token:
+            return None
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        row = self._conn().execute(
+            "SELECT worker_id, token_sha256 FROM workers WHERE token_sha256=?", (digest,)
+        ).fetchone()
+        if row is None or not hmac.compare_digest(row["token_sha256"], digest):
+            return None
+        return str(row["worker_id"])
+
+    def workers(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT worker_id FROM workers ORDER BY worker_id")]
