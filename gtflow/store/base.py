@@ -57,6 +57,22 @@ class ObjectStore(Protocol):
         """A URL that lets a browser read ``uri`` until it expires."""
         ...
 
+    def put_if_absent(self, uri: str, data: bytes, *, content_type: str | None = None) -> bool:
+        """Create the object only if it does not exist (S3 ``If-None-Match: *``).
+
+        Returns False, writing nothing, when it already exists: a create-once marker.
+        """
+        ...
+
+    def get_with_etag(self, uri: str) -> tuple[bytes, str]:
+        """The object's bytes and an ETag that changes whenever the object does."""
+        ...
+
+    def put_if_match(self, uri: str, data: bytes, etag: str | None) -> bool:
+        """Compare-and-swap: replace the object only if its ETag is still ``etag``
+        (``None``: only if it does not exist). Returns False, writing nothing, otherwise."""
+        ...
+
     def open_read(self, uri: str) -> BinaryIO:
         """A binary stream of the object (for files too large to hold in memory)."""
         ...

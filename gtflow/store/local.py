@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
+import hashlib
 import os
 import tempfile
 import urllib.parse
@@ -158,6 +160,46 @@ class LocalStore:
             except FileNotFoundError:
                 pass
             raise
+
+    # -- conditional writes ------------------------------------------------------------------
+    @contextmanager
+    def _key_lock(self, uri: str) -> Iterator[None]:
+        # One lock file per key, so conditional writes from several processes serialise.
+        digest = hashlib.sha256(uri.encode()).hexdigest()[:32]
+        lock_dir = self.state_dir / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / digest, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _etag(data: bytes) -> str:
+        return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
+    def put_if_absent(self, uri: str, data: bytes, *, content_type: str | None = None) -> bool:
+        with self._key_lock(uri):
+            if self.exists(uri):
+                return False
+            self.put_bytes(uri, data, content_type=content_type)
+            return True
+
+    def get_with_etag(self, uri: str) -> tuple[bytes, str]:
+        data = self.get_bytes(uri)
+        return data, self._etag(data)
+
+    def put_if_match(self, uri: str, data: bytes, etag: str | None) -> bool:
+        with self._key_lock(uri):
+            try:
+                current: str | None = self._etag(self.get_bytes(uri))
+            except ObjectNotFoundError:
+                current = None
+            if current != etag:
+                return False
+            self.put_bytes(uri, data)
+            return True
 
     def delete(self, uri: str) -> None:
         path = self.path_for(uri)

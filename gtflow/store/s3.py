@@ -14,6 +14,7 @@ from gtflow.uris import S3Uri
 __all__ = ["S3Store", "make_client"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 # Objects larger than this are spooled to disk while written through open_write.
 _SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -109,6 +110,40 @@ class S3Store:
             spool.seek(0)
             extra = {"ExtraArgs": {"ContentType": content_type}} if content_type else {}
             self.client.upload_fileobj(spool, u.bucket, u.key, **extra)
+
+    def put_if_absent(self, uri: str, data: bytes, *, content_type: str | None = None) -> bool:
+        u = S3Uri.parse(uri, require_key=True)
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            self.client.put_object(Bucket=u.bucket, Key=u.key, Body=data, IfNoneMatch="*", **extra)
+        except Exception as exc:
+            if _code(exc) in _PRECONDITION:
+                return False
+            raise
+        return True
+
+    def get_with_etag(self, uri: str) -> tuple[bytes, str]:
+        u = S3Uri.parse(uri, require_key=True)
+        try:
+            resp = self.client.get_object(Bucket=u.bucket, Key=u.key)
+        except Exception as exc:
+            if _code(exc) in _NOT_FOUND:
+                raise ObjectNotFoundError("no such object", path=uri) from exc
+            raise
+        return resp["Body"].read(), str(resp["ETag"])
+
+    def put_if_match(self, uri: str, data: bytes, etag: str | None) -> bool:
+        u = S3Uri.parse(uri, require_key=True)
+        cond = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
+        try:
+            self.client.put_object(Bucket=u.bucket, Key=u.key, Body=data, **cond)
+        except Exception as exc:
+            # 412 when the ETag moved on; 409 (ConditionalRequestConflict) when writes race;
+            # 404 when IfMatch names an object that is gone.
+            if _code(exc) in _PRECONDITION | _NOT_FOUND:
+                return False
+            raise
+        return True
 
     def delete(self, uri: str) -> None:
         u = S3Uri.parse(uri, require_key=True)

@@ -102,3 +102,21 @@ def test_delete_prunes_empty_folders(local_store):
     local_store.put_text("s3://bucket/x/y/z.txt", "1")
     local_store.delete("s3://bucket/x/y/z.txt")
     assert not (local_store.root / "bucket" / "x").exists()
+
+
+def test_put_if_absent_is_create_once(store):
+    uri = "s3://bucket/claims/run-1"
+    assert store.put_if_absent(uri, b"first")
+    assert not store.put_if_absent(uri, b"second")
+    assert store.get_bytes(uri) == b"first"
+
+
+def test_compare_and_swap(store):
+    uri = "s3://bucket/state/watermark.json"
+    assert store.put_if_match(uri, b"v1", None)
+    assert not store.put_if_match(uri, b"again", None)  # exists now
+    data, etag = store.get_with_etag(uri)
+    assert data == b"v1"
+    assert store.put_if_match(uri, b"v2", etag)
+    assert not store.put_if_match(uri, b"stale", etag)  # a stale writer loses
+    assert store.get_bytes(uri) == b"v2"
