@@ -1,0 +1,180 @@
+"""The retraining run with fake services: fault injection at every stage, then a rerun."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from gtflow.errors import ConfigError
+from gtflow.pipeline import CompletedAnswer, ModelRegistry, RetrainConfig, RetrainServices, retrain
+from gtflow.store import LocalStore
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+STAGES = ["to_records", "merge", "train", "evaluate", "promote", "watermark"]
+
+
+class Fakes:
+    """Services that count their side effects and can fail once at a chosen stage."""
+
+    def __init__(self, store, answers, *, fail_at=None, scores=(0.5, 0.6)):
+        self.store, self.answers, self.fail_at = store, answers, fail_at
+        self.jobs, self.merges, self.scores = [], [], dict(zip(["base", "new"], scores))
+        self.registry = ModelRegistry(store, "s3://models/shapes")
+
+    def maybe_fail(self, stage):
+        if self.fail_at == stage:
+            self.fail_at = None
+            raise RuntimeError(f"injected failure in {stage}")
+
+    def services(self):
+        def to_records(answers):
+            self.maybe_fail("to_records")
+            return [{"source-ref": f"s3://data/{a.name}.png", "a": a.name} for a in answers]
+
+        def merge(prev, records, out):
+            self.maybe_fail("merge")
+            self.merges.append(out)
+            self.store.put_text(out, "".join(json.dumps(r) + "\n" for r in records))
+            return {"lines": len(records), "previous": prev}
+
+        def train(job, train_manifest, heldout, base):
+            if job not in self.jobs:  # a real backend attaches to an existing job of that name
+                self.jobs.append(job)
+            self.maybe_fail("train")
+            return {"model_uri": f"s3://out/{job}/output/model.tar.gz"}
+
+        def evaluate(model, manifest):
+            self.maybe_fail("evaluate")
+            return {"map50": self.scores["base" if "base" in model else "new"]}
+
+        registry = self.registry
+        orig = registry.promote
+
+        def promote(entry):
+            self.maybe_fail("promote")
+            return orig(entry)
+
+        registry.promote = promote
+        store = self.store
+
+        class FailingStore:
+            """Fails the watermark write once (the last step)."""
+
+            def __getattr__(s, name):
+                return getattr(store, name)
+
+            def put_if_match(s, uri, data, etag):
+                if uri.endswith("watermark.json"):
+                    self.maybe_fail("watermark")
+                return store.put_if_match(uri, data, etag)
+
+        return RetrainServices(
+            store=FailingStore(), completed_answers=lambda: list(self.answers), to_records=to_records,
+            merge=merge, train=train, evaluate=evaluate, registry=registry, clock=lambda: T0,
+        )
+
+
+def config(**kw):
+    base = dict(
+        name="shapes", state_prefix="s3://state/retrain", models_prefix="s3://models/shapes",
+        output_prefix="s3://out", label_attribute="bbox", class_map={"0": "circle"},
+        training_manifest="s3://data/train.manifest", heldout_manifest="s3://data/heldout.manifest",
+    )
+    base.update(kw)
+    return RetrainConfig.from_dict(base)
+
+
+def answers(n, t=T0):
+    return [CompletedAnswer(f"loop-{i}", t, f"s3://a2i/loop-{i}/output.json") for i in range(n)]
+
+
+def end_state(store):
+    """Every object the run left, with stage timings (not state) left out."""
+
+    def norm(uri, data):
+        if "/runs/" in uri and uri.endswith(".json"):
+            body = json.loads(data)
+            body.pop("seconds", None)
+            return body
+        return data
+
+    files = {o.uri: norm(o.uri, store.get_bytes(o.uri)) for o in store.list("s3://state/")}
+    files.update({o.uri: store.get_bytes(o.uri) for o in store.list("s3://models/")})
+    return files
+
+
+def clean_run(tmp_path):
+    store = LocalStore(tmp_path / "clean")
+    fakes = Fakes(store, answers(3))
+    result = retrain(config(), fakes.services())
+    return store, fakes, result
+
+
+def test_first_run_trains_promotes_and_advances(tmp_path):
+    store, fakes, result = clean_run(tmp_path)
+    assert result.status == "promoted" and result.answers_used == 3
+    assert fakes.jobs == [result.job_name]
+    assert fakes.registry.current()["model_uri"] == result.model_uri
+    lineage = json.loads(store.get_text(result.lineage_uri))
+    assert lineage["answers"] == ["loop-0", "loop-1", "loop-2"] and lineage["decision"] == "promoted"
+    # nothing new: a second run does nothing
+    assert retrain(config(), fakes.services()).status == "nothing-new"
+    assert len(fakes.jobs) == 1
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failure_at_each_stage_then_rerun_converges(tmp_path, stage):
+    clean_store, clean_fakes, clean = clean_run(tmp_path)
+    store = LocalStore(tmp_path / "faulty")
+    fakes = Fakes(store, answers(3), fail_at=stage)
+    with pytest.raises(RuntimeError, match="injected"):
+        retrain(config(), fakes.services())
+    result = retrain(config(), fakes.services())
+    assert result.status == "promoted"
+    assert result.job_name == clean.job_name and fakes.jobs == [clean.job_name]  # no duplicate job
+    assert end_state(store) == end_state(clean_store)
+    assert retrain(config(), fakes.services()).status == "nothing-new"
+
+
+def test_answers_arriving_during_a_crash_go_to_the_next_run(tmp_path):
+    store = LocalStore(tmp_path)
+    fakes = Fakes(store, answers(2), fail_at="train")
+    with pytest.raises(RuntimeError):
+        retrain(config(), fakes.services())
+    fakes.answers.append(CompletedAnswer("late", T0, "s3://a2i/late/output.json"))
+    first = retrain(config(), fakes.services())
+    assert first.answers_used == 2
+    second = retrain(config(), fakes.services())
+    assert second.answers_used == 1 and second.run_id != first.run_id
+
+
+def test_not_better_is_not_promoted(tmp_path):
+    store = LocalStore(tmp_path)
+    fakes = Fakes(store, answers(1), scores=(0.7, 0.6))
+    fakes.registry.promote({"model_uri": "s3://out/base/model.tar.gz"})
+    result = retrain(config(promotion_margin=0.01), fakes.services())
+    assert result.status == "rejected"
+    assert fakes.registry.current()["model_uri"] == "s3://out/base/model.tar.gz"
+    assert result.metrics_before == {"map50": 0.7} and result.metrics_after == {"map50": 0.6}
+
+
+def test_registry_rollback(tmp_path):
+    reg = ModelRegistry(LocalStore(tmp_path), "s3://models/x")
+    reg.promote({"model_uri": "s3://m/1"})
+    reg.promote({"model_uri": "s3://m/2"})
+    reg.promote({"model_uri": "s3://m/2"})  # idempotent
+    assert [h["model_uri"] for h in reg.history()] == ["s3://m/1"]
+    assert reg.rollback()["model_uri"] == "s3://m/1"
+
+
+def test_config_errors_name_the_field(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        config(name="Bad_Name")
+    assert info.value.field == "name"
+    with pytest.raises(ConfigError):
+        config(bogus=1)
+    p = tmp_path / "c.yaml"
+    p.write_text("name: shapes\nstate_prefix: not-a-uri\n")
+    with pytest.raises(ConfigError) as info:
+        RetrainConfig.from_file(p)
+    assert info.value.path == str(p)
