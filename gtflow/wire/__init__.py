@@ -1,0 +1,105 @@
+"""Typed values for every documented GT/A2I payload (see ``docs/wire.md``).
+
+Each value is a frozen dataclass with ``from_dict(d)`` / ``to_dict()`` and keys spelled as AWS
+spells them. What AWS sends is read tolerantly (unknown keys are kept in ``extra`` and written
+back, in their place); what gtflow writes is checked strictly (``ContractError`` names the
+field path, e.g. ``annotations[2].annotationData.content``).
+
+    >>> from gtflow.wire import HumanLoopOutput
+    >>> HumanLoopOutput.from_dict({"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:1:flow-definition/fd",
+    ...     "humanAnswers": [], "humanLoopName": "l", "inputContent": {}}).flow_definition_name
+    'fd'
+
+Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeHumanLoop),
+:mod:`gtflow.wire.output` (output-manifest labels and ``-metadata``), :mod:`gtflow.wire.worker`
+(one worker's answer).
+"""
+
+from __future__ import annotations
+
+from gtflow.wire.a2i import (
+    DescribeHumanLoopResponse,
+    HumanLoopOutput,
+    HumanLoopOutputRef,
+    HumanLoopStatus,
+    HumanLoopStatusChangeDetail,
+    HumanLoopStatusChangeEvent,
+    StartHumanLoopRequest,
+    StartHumanLoopResponse,
+    output_json_uri,
+    validate_human_loop_name,
+)
+from gtflow.wire.output import (
+    BoundingBoxAnnotation,
+    FailureMetadata,
+    ImageClassificationMetadata,
+    ImageSize,
+    LabelMetadata,
+    LabelVerificationMetadata,
+    Metadata,
+    MultiLabelClassificationMetadata,
+    ObjectConfidence,
+    ObjectDetectionLabel,
+    ObjectDetectionMetadata,
+    OutputLabel,
+    WorkerFeedback,
+    a2i_job_ref,
+    custom_label,
+    failure_metadata,
+    format_creation_date,
+    image_classification_label,
+    label_attributes,
+    label_verification_label,
+    labeling_job_ref,
+    metadata_key,
+    multilabel_classification_label,
+    object_detection_label,
+    parse_creation_date,
+    parse_metadata,
+)
+from gtflow.wire.worker import HumanAnswer, IdentityData, WorkerMetadata
+
+__all__ = [
+    # worker answers (A2I humanAnswers[], GT worker-response answers[])
+    "HumanAnswer",
+    "WorkerMetadata",
+    "IdentityData",
+    # A2I
+    "HumanLoopOutput",
+    "HumanLoopStatus",
+    "HumanLoopOutputRef",
+    "HumanLoopStatusChangeDetail",
+    "HumanLoopStatusChangeEvent",
+    "StartHumanLoopRequest",
+    "StartHumanLoopResponse",
+    "DescribeHumanLoopResponse",
+    "validate_human_loop_name",
+    "output_json_uri",
+    # output manifest
+    "BoundingBoxAnnotation",
+    "ImageSize",
+    "ObjectDetectionLabel",
+    "ObjectConfidence",
+    "ObjectDetectionMetadata",
+    "ImageClassificationMetadata",
+    "MultiLabelClassificationMetadata",
+    "WorkerFeedback",
+    "LabelVerificationMetadata",
+    "LabelMetadata",
+    "FailureMetadata",
+    "Metadata",
+    "OutputLabel",
+    "parse_metadata",
+    "label_attributes",
+    "metadata_key",
+    "format_creation_date",
+    "parse_creation_date",
+    "labeling_job_ref",
+    "a2i_job_ref",
+    "object_detection_label",
+    "image_classification_label",
+    "multilabel_classification_label",
+    "label_verification_label",
+    "custom_label",
+    "failure_metadata",
+]

@@ -1,0 +1,126 @@
+"""Every contract sample that is a payload or manifest parses into its wire type and writes
+back equal, key order included (samples copied from ../shared/contracts/samples/, each with a
+.source.txt naming its origin)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gtflow.wire import a2i, output
+
+EVENTS = Path(__file__).parent
+
+
+def load(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with the same key order at every level."""
+    return json.dumps(a) == json.dumps(b)
+
+
+def roundtrip_manifest_line(line: dict[str, Any]) -> dict[str, Any]:
+    attrs = output.label_attributes(line)
+    assert attrs, "no label attribute found"
+    out = {k: v for k, v in line.items() if k not in attrs and not k.endswith("-metadata")}
+    for attr in attrs:
+        out = output.OutputLabel.from_line(line, attr).add_to(out)
+    return out
+
+
+def _value(cls: Any) -> Callable[[Any], Any]:
+    return lambda d: cls.from_dict(d).to_dict()
+
+
+# sample file -> function that parses it into its wire type and writes it back
+ROUNDTRIP: dict[str, Callable[[Any], Any]] = {
+    "a2i_output_custom_docs.json": _value(a2i.HumanLoopOutput),
+    "a2i_output_rekognition_docs.json": _value(a2i.HumanLoopOutput),
+    "a2i_output_textract_docs.json": _value(a2i.HumanLoopOutput),
+    "a2i_eventbridge_humanloop_status_change_docs.json": _value(a2i.HumanLoopStatusChangeEvent),
+    "a2i_start_human_loop_response.json": _value(a2i.StartHumanLoopResponse),
+    "a2i_describe_human_loop_response_inprogress.json": _value(a2i.DescribeHumanLoopResponse),
+    "a2i_activation_conditions_rekognition_example1.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_example2.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_example3.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_example4.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_example5.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_example6.json": _value(a2i.ActivationConditions),
+    "a2i_activation_conditions_rekognition_notebook.json": _value(a2i.ActivationConditions),
+    "gt_output_manifest_bbox_docs.json": roundtrip_manifest_line,
+    "gt_output_manifest_bbox_adjustment_docs.json": roundtrip_manifest_line,
+    "gt_output_manifest_image_classification_docs.json": roundtrip_manifest_line,
+    "gt_output_manifest_image_classification_multilabel_docs.json": roundtrip_manifest_line,
+    "gt_output_manifest_label_verification_docs.json": roundtrip_manifest_line,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDTRIP))
+def test_sample_roundtrips(name: str) -> None:
+    assert (EVENTS / name.rsplit(".", 1)[0]).with_suffix(".source.txt").exists()
+    data = load(name)
+    assert same(ROUNDTRIP[name](data), data)
+
+
+def test_od_augmented_manifest_lines_roundtrip() -> None:
+    lines = (EVENTS / "od_augmented_manifest_docs.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    for text in lines:
+        line = json.loads(text)
+        assert same(roundtrip_manifest_line(line), line)
+        lab = output.OutputLabel.from_line(line, "bounding-box")
+        assert isinstance(lab.value, output.ObjectDetectionLabel)
+        assert lab.metadata.type == output.OD_TYPE
+
+
+def test_a2i_output_types() -> None:
+    out = a2i.HumanLoopOutput.from_dict(load("a2i_output_rekognition_docs.json"))
+    assert out.aws_managed_human_loop_request_source == a2i.AWS_MANAGED_SOURCES[0]
+    assert out.flow_definition_name == "flow-definition-name"
+    ans = out.human_answers[0]
+    assert ans.worker_metadata is not None and ans.worker_metadata.identity_data is not None
+    assert ans.worker_metadata.identity_data.identity_provider_type == "Cognito"
+    # the evaluated activation conditions inside inputContent parse too (EvaluationResult kept)
+    evaluated = out.input_content["humanTaskActivationConditionResults"]
+    conds = a2i.ActivationConditions.from_dict(evaluated)
+    assert isinstance(conds.conditions[0], a2i.ConditionGroup)
+    assert conds.conditions[0].extra == {"EvaluationResult": True}
+    assert same(conds.to_dict(), evaluated)
+
+
+def test_eventbridge_and_describe() -> None:
+    ev = a2i.HumanLoopStatusChangeEvent.from_dict(
+        load("a2i_eventbridge_humanloop_status_change_docs.json")
+    )
+    assert ev.detail.human_loop_status == a2i.HumanLoopStatus.COMPLETED
+    assert ev.detail.failure_code is None
+    assert ev.detail.human_loop_output is not None
+    # the output key follows from the creation time (CONTRACTS.md 4.5)
+    created = output.parse_creation_date(ev.detail.creation_time)
+    uri = a2i.output_json_uri(
+        "s3://customer-output-bucket-specified-in-flow-definition",
+        "flowdef-nov-12",
+        created,
+        ev.detail.human_loop_name,
+    )
+    assert uri == ev.detail.human_loop_output.output_s3_uri
+    desc = a2i.DescribeHumanLoopResponse.from_dict(
+        load("a2i_describe_human_loop_response_inprogress.json")
+    )
+    assert desc.human_loop_status == "InProgress" and desc.output_s3_uri is not None
+    start = a2i.StartHumanLoopResponse.from_dict(load("a2i_start_human_loop_response.json"))
+    assert start.human_loop_name == desc.human_loop_name
+
+
+def test_activation_schema_agrees_with_parser() -> None:
+    schema = load("a2i_activation_conditions_json_schema_docs.json")
+    d = schema["definitions"]
+    assert d["Condition"]["required"] == ["ConditionType"]
+    assert d["OrConditionArray"]["properties"]["Or"]["minItems"] == 2
+    assert d["AndConditionArray"]["properties"]["And"]["minItems"] == 2
