@@ -1,0 +1,219 @@
+"""The local SSD model: metadata, build, ``model.tar.gz`` codec, image loading, inference.
+
+Private: the trainer and the local predictor share it. torch is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gtflow.errors import ContractError, UsageError
+from gtflow.training._deps import require_numpy, require_pillow, require_torch
+
+__all__ = [
+    "BASE_NETWORKS",
+    "ModelMetadata",
+    "build_model",
+    "dumps_model_tar",
+    "loads_model_tar",
+    "decode_image",
+    "detect",
+    "STATE_FILE",
+    "METADATA_FILE",
+]
+
+#: local base networks (torchvision builders). SageMaker's are ``vgg-16`` / ``resnet-50``.
+BASE_NETWORKS = ("ssdlite-mobilenet-v3", "ssd300-vgg16")
+STATE_FILE = "model.pt"
+METADATA_FILE = "gtflow-model.json"
+FORMAT = "gtflow-ssd/1"
+_MAX_MEMBER_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What a ``model.tar.gz`` says about its model (``gtflow-model.json``)."""
+
+    base_network: str
+    #: object classes, without the background (SageMaker's ``num_classes``)
+    num_classes: int
+    image_size: int
+    class_map: Mapping[int, str] = field(default_factory=dict)
+    label_attribute: str = "bounding-box"
+    job_name: str = ""
+    parent_model: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.base_network not in BASE_NETWORKS:
+            raise UsageError(f"base_network must be one of {BASE_NETWORKS}, not {self.base_network!r}",
+                             field="base_network")
+        if self.num_classes < 1:
+            raise UsageError("num_classes must be >= 1", field="num_classes")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "base_network": self.base_network,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "class_map": {str(k): v for k, v in sorted(self.class_map.items())},
+            "label_attribute": self.label_attribute,
+            "job_name": self.job_name,
+            "parent_model": self.parent_model,
+            "metrics": dict(self.metrics),
+            "hyperparameters": dict(self.hyperparameters),
+            "state_dict": STATE_FILE,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, path: str | None = None) -> ModelMetadata:
+        if d.get("format") != FORMAT:
+            raise ContractError(f"not a gtflow model (format {d.get('format')!r}, expected {FORMAT!r})",
+                                path=path, field="format")
+        try:
+            return cls(
+                base_network=str(d["base_network"]),
+                num_classes=int(d["num_classes"]),
+                image_size=int(d["image_size"]),
+                class_map={int(k): str(v) for k, v in (d.get("class_map") or {}).items()},
+                label_attribute=str(d.get("label_attribute", "bounding-box")),
+                job_name=str(d.get("job_name", "")),
+                parent_model=d.get("parent_model"),
+                metrics={str(k): float(v) for k, v in (d.get("metrics") or {}).items()},
+                hyperparameters={str(k): str(v) for k, v in (d.get("hyperparameters") or {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ContractError(f"bad model metadata: {exc}", path=path, field=METADATA_FILE) from exc
+
+
+def build_model(meta: ModelMetadata) -> Any:
+    """A torchvision SSD for ``meta`` with random weights (no download ever)."""
+    torch, tv = require_torch()
+    from torchvision.models.detection import ssd300_vgg16, ssdlite320_mobilenet_v3_large
+    from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+    if meta.base_network == "ssdlite-mobilenet-v3":
+        model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                              num_classes=meta.num_classes + 1)
+        s = int(meta.image_size)
+        # The anchors are relative, so the same network runs at a smaller square input:
+        # small images train several times faster on a CPU.
+        model.transform = GeneralizedRCNNTransform(s, s, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5],
+                                                   size_divisible=1, fixed_size=(s, s))
+    else:
+        if meta.image_size != 300:
+            raise UsageError("ssd300-vgg16 runs at image_size 300", field="image_size")
+        model = ssd300_vgg16(weights=None, weights_backbone=None, num_classes=meta.num_classes + 1)
+    model.score_thresh = 0.01
+    model.detections_per_img = 100
+    return model
+
+
+def dumps_model_tar(state_dict: Mapping[str, Any], meta: ModelMetadata) -> bytes:
+    """``model.tar.gz`` bytes: ``model.pt`` (a plain state_dict) + ``gtflow-model.json``."""
+    torch, _ = require_torch()
+    state = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, state)
+    meta_bytes = json.dumps(meta.to_dict(), indent=2, sort_keys=True).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in ((METADATA_FILE, meta_bytes), (STATE_FILE, state.getvalue())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0  # same bytes for the same model
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _member(tar: tarfile.TarFile, name: str, path: str | None) -> bytes:
+    try:
+        info = tar.getmember(name)
+    except KeyError as exc:
+        raise ContractError(f"{name} is missing from the model archive", path=path) from exc
+    if not info.isfile() or info.size > _MAX_MEMBER_BYTES:
+        raise ContractError(f"{name} in the model archive is not a regular file of sane size", path=path)
+    fh = tar.extractfile(info)
+    assert fh is not None
+    return fh.read()
+
+
+def loads_model_tar(data: bytes, *, path: str | None = None) -> tuple[ModelMetadata, dict[str, Any]]:
+    """Read a gtflow ``model.tar.gz``; the state_dict loads with ``weights_only=True``.
+
+    Nothing is extracted to disk, and a pickle that would run code (a callable, a class) is
+    refused with ContractError.
+    """
+    torch, _ = require_torch()
+    import pickle
+
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            meta_raw = _member(tar, METADATA_FILE, path)
+            state_raw = _member(tar, STATE_FILE, path)
+    except tarfile.TarError as exc:
+        raise ContractError(f"not a model.tar.gz: {exc}", path=path) from exc
+    try:
+        meta = ModelMetadata.from_dict(json.loads(meta_raw), path=path)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{METADATA_FILE} is not JSON", path=path) from exc
+    try:
+        state = torch.load(io.BytesIO(state_raw), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, EOFError) as exc:
+        raise ContractError(
+            f"{STATE_FILE} is not a plain state_dict (refused by torch.load(weights_only=True)): "
+            f"{str(exc).splitlines()[0][:200]}", path=path,
+        ) from exc
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ContractError(f"{STATE_FILE} must hold a dict of tensors", path=path)
+    return meta, state
+
+
+def decode_image(data: bytes, size: int, *, path: str | None = None) -> tuple[Any, int, int]:
+    """``(uint8 tensor 3 x size x size, original width, original height)``."""
+    torch, _ = require_torch()
+    np = require_numpy()
+    Image = require_pillow()
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except Exception as exc:  # Pillow raises several kinds
+        raise ContractError(f"not a readable image: {exc}", path=path) from exc
+    w, h = img.size
+    img = img.convert("RGB")
+    if (w, h) != (size, size):
+        img = img.resize((size, size), Image.BILINEAR)
+    arr = np.asarray(img, dtype=np.uint8).copy()
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous(), w, h
+
+
+def detect(model: Any, images: Sequence[Any], size: int, *, score_threshold: float = 0.0) -> list[list[list[float]]]:
+    """Run ``model`` (eval mode) on uint8 ``size``-square tensors; rows in the endpoint format.
+
+    Each row is ``[class_id, score, xmin, ymin, xmax, ymax]`` with corners in [0, 1] and
+    ``class_id`` counted from 0 (the SSD's label 0 is the background).
+    """
+    torch, _ = require_torch()
+    device = next(model.parameters()).device
+    batch = [im.to(device=device, dtype=torch.float32) / 255.0 for im in images]
+    with torch.no_grad():
+        outs = model(batch)
+    result = []
+    for out in outs:
+        boxes = (out["boxes"] / float(size)).clamp(0.0, 1.0).cpu().tolist()
+        scores = out["scores"].cpu().tolist()
+        labels = out["labels"].cpu().tolist()
+        rows = [
+            [float(lab - 1), float(sc), *[float(v) for v in box]]
+            for box, sc, lab in zip(boxes, scores, labels)
+            if sc >= score_threshold and lab >= 1
+        ]
+        result.append(rows)
+    return result
