@@ -105,9 +105,12 @@ def _blank(text: str) -> str:
 
 
 def _mask_liquid_tags(source: str) -> str:
-    """The source with ``{% ... %}`` tags (and comment/raw blocks) blanked, for the HTML parser."""
+    """The source for the HTML parser: ``{% ... %}`` tags and comment/raw blocks blanked,
+    quotes inside ``{{ ... }}`` neutralised; same length and lines as ``source``."""
     masked = _LIQUID_BLOCK_TO_BLANK.sub(lambda m: _blank(m.group(0)), source)
-    return _LIQUID_TAG.sub(lambda m: _blank(m.group(0)), masked)
+    masked = _LIQUID_TAG.sub(lambda m: _blank(m.group(0)), masked)
+    # Quotes and angle brackets inside {{ ... }} (default: "x") must not end an attribute.
+    return _OUTPUT.sub(lambda m: re.sub(r"[\"'<>]", "_", m.group(0)), masked)
 
 
 def _line_of(source: str, index: int) -> int:
@@ -356,13 +359,28 @@ def _variables(path: str, source: str, template: Any, task_input: Any | None) ->
     return problems
 
 
-def _map_to_source(source_doc: _Collector, tag: str, index: int, count: int) -> int:
-    candidates = [el for el in source_doc.elements if el.tag == tag]
+def _value_pattern(value: str | None) -> re.Pattern[str]:
+    """A regex for what a source attribute value can render to (Liquid parts match anything)."""
+    parts = re.split(r"\{\{.*?\}\}|\s{2,}", value or "", flags=re.DOTALL)
+    return re.compile(".*?".join(re.escape(p.strip()) for p in parts), re.DOTALL)
+
+
+def _map_to_source(source_doc: _Collector, el: _Element, index: int, count: int) -> int:
+    """The source line of a rendered element: same tag, best matching attribute values."""
+    candidates = [c for c in source_doc.elements if c.tag == el.tag]
     if not candidates:
         return 1
     if len(candidates) == count and index < count:
         return candidates[index].line
-    return candidates[0].line
+
+    def score(c: _Element) -> int:
+        hits = 0
+        for attr in ("name", "value", "src", "id", "class"):
+            if attr in c.attrs and attr in el.attrs and _value_pattern(c.attrs[attr]).fullmatch(el.attrs[attr] or ""):
+                hits += 3 if attr == "name" else 1
+        return hits
+
+    return max(candidates, key=score).line  # max keeps the first of equals
 
 
 def _rendered(path: str, html: str, source_doc: _Collector) -> list[Problem]:
@@ -376,7 +394,7 @@ def _rendered(path: str, html: str, source_doc: _Collector) -> list[Problem]:
     for el in doc.elements:
         k = seen_index.get(el.tag, 0)
         seen_index[el.tag] = k + 1
-        line = _map_to_source(source_doc, el.tag, k, counts[el.tag])
+        line = _map_to_source(source_doc, el, k, counts[el.tag])
         mapped = _Element(el.tag, el.attrs, line, el.raw, el.in_form)
         if _submits(el) and el.attrs.get("name"):
             add_duplicate(problems, path, seen_names, mapped, str(el.attrs["name"]))

@@ -9,6 +9,7 @@ filters of their own (CONTRACTS.md section 5). :class:`GtEnvironment` is a pytho
   ``initial-value="{{ task.input.initialValue }}"`` work, as in AWS's own samples);
 * filters ``escape`` (never escaped twice), ``escape_once``, ``skip_autoescape``,
   ``to_json`` (HTML-safe JSON) and ``grant_read_access``;
+* string literals are escaped too (``{{ "a & b" }}`` gives ``a &amp; b``), as in GT;
 * keys with hyphens read directly: ``task.input.source-ref``;
 * resource limits, because templates and task inputs come from users; no ``include`` or
   ``render`` of files (the loader is empty).
@@ -34,7 +35,8 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from liquid import Environment, Markup, Mode, StrictUndefined, Undefined
+from liquid import Environment, FalsyStrictUndefined, Markup, Mode, Undefined
+from liquid.builtin.expressions.primitive import StringLiteral
 from liquid.builtin.output import Output, OutputNode
 from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
 from liquid.exceptions import FilterArgumentError
@@ -104,6 +106,24 @@ class _GtOutput(Output):
 
 class _GtEcho(EchoTag):
     node_class = GtEchoNode
+
+
+# -- string literals: escaped like any other value ----------------------------------------------
+# python-liquid treats string literals written in the template as safe under autoescape; GT
+# escapes them (its documented example is ``{{ "Have you read 'James & ...'?" }}`` giving
+# ``&#39;`` and ``&amp;``). The override is scoped to GtEnvironment: other environments in the
+# process keep python-liquid's behaviour.
+_liquid_string_literal_evaluate = StringLiteral.evaluate
+
+
+def _gt_string_literal_evaluate(self: StringLiteral, context: RenderContext) -> str:
+    if isinstance(context.env, GtEnvironment):
+        return str(self.value)
+    return _liquid_string_literal_evaluate(self, context)  # type: ignore[return-value]
+
+
+if getattr(StringLiteral.evaluate, "__name__", "") != "_gt_string_literal_evaluate":
+    StringLiteral.evaluate = _gt_string_literal_evaluate  # type: ignore[method-assign,assignment]
 
 
 # -- S3 URLs -------------------------------------------------------------------------------
@@ -199,7 +219,7 @@ class GtEnvironment(Environment):
             raise GtflowError(f"presign_seconds must be in 1..{MAX_PRESIGN_SECONDS}")
         super().__init__(
             autoescape=True,
-            undefined=StrictUndefined if strict else Undefined,
+            undefined=FalsyStrictUndefined if strict else Undefined,
             strict_filters=True,
             tolerance=Mode.STRICT,
         )

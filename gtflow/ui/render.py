@@ -54,16 +54,38 @@ def _environment(strict: bool, presign_seconds: int) -> GtEnvironment:
     return env
 
 
-def template_error(exc: LiquidError, name: str | None = None) -> TemplateError:
-    """A :class:`TemplateError` with the template line of a python-liquid error."""
+def template_error(
+    exc: LiquidError, name: str | None = None, *, source: str | None = None, env: GtEnvironment | None = None
+) -> TemplateError:
+    """A :class:`TemplateError` with the template line of a python-liquid error.
+
+    Some syntax errors (an expression that ends too soon, an unclosed block) come without a
+    position; given ``source`` and ``env``, the line is found as the shortest prefix of the
+    source that fails with the same message.
+    """
     message = str(exc.message if exc.message is not None else type(exc).__name__)
     line = None
     ctx = exc.context() if exc.token is not None else None
     if ctx is not None:
         line = ctx[0]
+    elif source is not None and env is not None:
+        line = _line_by_prefix(source, env, message)
     err = TemplateError(message, path=name, line=line)
     err.__cause__ = exc
     return err
+
+
+def _line_by_prefix(source: str, env: GtEnvironment, message: str) -> int | None:
+    lines = source.splitlines(keepends=True)
+    for n in range(1, len(lines) + 1):
+        try:
+            env._parse("".join(lines[:n]))
+        except LiquidError as exc:
+            if str(exc.message) == message:
+                return n
+        except Exception:  # noqa: BLE001 - any other failure just means "not this prefix"
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,7 +142,7 @@ def compile_template(
         try:
             bound = env.from_string(source)
         except LiquidError as exc:
-            raise template_error(exc, name) from exc
+            raise template_error(exc, name, source=source, env=env) from exc
         with _LOCK:
             _CACHE[key] = bound
             while len(_CACHE) > CACHE_SIZE:
