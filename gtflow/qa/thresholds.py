@@ -75,6 +75,7 @@ __all__ = [
     "recommend",
     "policy_document",
     "thresholds_json",
+    "scaled_policy",
 ]
 
 METHODS = ("bucket-walk", "lower-bound")
@@ -247,3 +248,29 @@ def policy_document(thresholds: Mapping[str, Threshold] | Mapping[str, float | N
     for label, t in thresholds.items():
         flat[label] = t.threshold if isinstance(t, Threshold) else (None if t is None else float(t))
     return {"version": 1, "kind": "per-class", "thresholds": flat, "default": float(default)}
+
+
+def scaled_policy(thresholds: Mapping[str, Threshold], *, top_edge: float, scale: float | None = None,
+                  default: float | None = None) -> dict[str, Any]:
+    """The routing policy for thresholds found on a verdict scale (e.g. 0-100), in the routing's
+    0..1 score scale: each threshold divided by ``scale`` (default 100 when ``top_edge`` > 1,
+    else 1), capped at 1. ``default`` (already 0..1) applies to classes not listed; it defaults
+    to 1.0 so that an unseen class is routed unless the model is certain.
+
+        >>> t = {"cat": Threshold("cat", 92.5, "lower-bound"), "dog": Threshold("dog", None, "lower-bound")}
+        >>> scaled_policy(t, top_edge=100)["thresholds"]
+        {'cat': 0.925, 'dog': None}
+    """
+    if scale is None:
+        scale = 100.0 if top_edge > 1 else 1.0
+    if not math.isfinite(scale) or scale <= 0:
+        raise UsageError("scale must be a positive number", field="scale")
+    flat: dict[str, float | None] = {}
+    for label, t in thresholds.items():
+        flat[label] = None if t.threshold is None else min(1.0, t.threshold / scale)
+        if flat[label] is not None and flat[label] < 0:  # type: ignore[operator]
+            raise UsageError(f"threshold of {label!r} is negative after scaling", field="scale")
+    d = 1.0 if default is None else default
+    if not 0 <= d <= 1:
+        raise UsageError("the default threshold is a score between 0 and 1", field="default")
+    return policy_document(flat, default=d)
