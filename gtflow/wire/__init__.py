@@ -10,7 +10,9 @@ field path, e.g. ``annotations[2].annotationData.content``).
     ...     "humanAnswers": [], "humanLoopName": "l", "inputContent": {}}).flow_definition_name
     'fd'
 
-Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeHumanLoop),
+Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeHumanLoop,
+activation conditions), :mod:`gtflow.wire.gt_lambda` (pre/post-annotation events and responses,
+consolidation request/response files, worker-response files),
 :mod:`gtflow.wire.output` (output-manifest labels and ``-metadata``), :mod:`gtflow.wire.worker`
 (one worker's answer).
 """
@@ -18,6 +20,7 @@ Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeH
 from __future__ import annotations
 
 from gtflow.wire.a2i import (
+    ActivationConditions,
     DescribeHumanLoopResponse,
     HumanLoopOutput,
     HumanLoopOutputRef,
@@ -28,6 +31,23 @@ from gtflow.wire.a2i import (
     StartHumanLoopResponse,
     output_json_uri,
     validate_human_loop_name,
+)
+from gtflow.wire.gt_lambda import (
+    AnnotationData,
+    ConsolidatedAnnotation,
+    ConsolidationRequest,
+    ConsolidationRequestItem,
+    ConsolidationResponse,
+    ConsolidationResponseItem,
+    DataObject,
+    PayloadRef,
+    PostAnnotationEvent,
+    PreAnnotationEvent,
+    PreAnnotationResponse,
+    WorkerAnnotation,
+    WorkerAnswer,
+    WorkerResponse,
+    job_name_from_arn,
 )
 from gtflow.wire.output import (
     BoundingBoxAnnotation,
@@ -75,6 +95,23 @@ __all__ = [
     "DescribeHumanLoopResponse",
     "validate_human_loop_name",
     "output_json_uri",
+    "ActivationConditions",
+    # GT Lambdas
+    "PreAnnotationEvent",
+    "PreAnnotationResponse",
+    "PayloadRef",
+    "PostAnnotationEvent",
+    "DataObject",
+    "AnnotationData",
+    "WorkerAnnotation",
+    "ConsolidationRequestItem",
+    "ConsolidationRequest",
+    "ConsolidatedAnnotation",
+    "ConsolidationResponseItem",
+    "ConsolidationResponse",
+    "WorkerAnswer",
+    "WorkerResponse",
+    "job_name_from_arn",
     # output manifest
     "BoundingBoxAnnotation",
     "ImageSize",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gtflow.wire import a2i, output
+from gtflow.wire import a2i, gt_lambda, output
 
 EVENTS = Path(__file__).parent
 
@@ -53,6 +53,19 @@ ROUNDTRIP: dict[str, Callable[[Any], Any]] = {
     "a2i_activation_conditions_rekognition_example5.json": _value(a2i.ActivationConditions),
     "a2i_activation_conditions_rekognition_example6.json": _value(a2i.ActivationConditions),
     "a2i_activation_conditions_rekognition_notebook.json": _value(a2i.ActivationConditions),
+    "pre_annotation_event_source_ref.json": _value(gt_lambda.PreAnnotationEvent),
+    "pre_annotation_event_text.json": _value(gt_lambda.PreAnnotationEvent),
+    "recipe_pre_annotation_event_image.json": _value(gt_lambda.PreAnnotationEvent),
+    "recipe_pre_annotation_event_text.json": _value(gt_lambda.PreAnnotationEvent),
+    "samcli_pre_human_task_event_template.json": _value(gt_lambda.PreAnnotationEvent),
+    "post_annotation_event.json": _value(gt_lambda.PostAnnotationEvent),
+    "recipe_post_annotation_event.json": _value(gt_lambda.PostAnnotationEvent),
+    "samcli_annotation_consolidation_event_template.json": _value(gt_lambda.PostAnnotationEvent),
+    "post_annotation_payload_bbox.json": _value(gt_lambda.ConsolidationRequest),
+    "post_annotation_payload_ner.json": _value(gt_lambda.ConsolidationRequest),
+    "post_annotation_payload_semseg.json": _value(gt_lambda.ConsolidationRequest),
+    "recipe_post_annotation_payload_bbox.json": _value(gt_lambda.ConsolidationRequest),
+    "recipe_post_annotation_response_passthrough.json": _value(gt_lambda.ConsolidationResponse),
     "gt_output_manifest_bbox_docs.json": roundtrip_manifest_line,
     "gt_output_manifest_bbox_adjustment_docs.json": roundtrip_manifest_line,
     "gt_output_manifest_image_classification_docs.json": roundtrip_manifest_line,
@@ -124,3 +137,60 @@ def test_activation_schema_agrees_with_parser() -> None:
     assert d["Condition"]["required"] == ["ConditionType"]
     assert d["OrConditionArray"]["properties"]["Or"]["minItems"] == 2
     assert d["AndConditionArray"]["properties"]["And"]["minItems"] == 2
+
+
+PRE_EVENTS = [n for n in ROUNDTRIP if "pre_annotation_event" in n or "pre_human_task" in n]
+PAYLOADS = [n for n in ROUNDTRIP if "post_annotation_payload" in n]
+
+
+@pytest.mark.parametrize("name", PRE_EVENTS)
+def test_pre_annotation_events(name: str) -> None:
+    ev = gt_lambda.PreAnnotationEvent.from_dict(load(name))
+    assert ev.version in ("2018-10-06", "2018-10-16")
+    assert (ev.source_ref is None) != (ev.source is None)
+    # the pass-through response every sample Lambda returns
+    resp = gt_lambda.PreAnnotationResponse(task_input=ev.data_object).to_dict()
+    assert resp == {"taskInput": load(name)["dataObject"], "isHumanAnnotationRequired": True}
+
+
+def test_post_annotation_events() -> None:
+    doc = gt_lambda.PostAnnotationEvent.from_dict(load("post_annotation_event.json"))
+    assert doc.label_categories == ("Ex Category1", "Ex Category2", "Ex Category3")
+    assert doc.output_config is None
+    recipe = gt_lambda.PostAnnotationEvent.from_dict(load("recipe_post_annotation_event.json"))
+    assert (
+        recipe.label_categories is None
+        and recipe.output_config == "s3://test-bucket/test-image.jpg"
+    )
+    assert recipe.payload_s3_uri == "s3://test-bucket/sample_annotation_consolidation_payload.json"
+    assert recipe.job_name_lower == "test-labeling-job"
+
+
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_consolidation_payload_answers_parse(name: str) -> None:
+    req = gt_lambda.ConsolidationRequest.from_list(load(name))
+    answers = req.worker_answers()
+    assert set(answers) == {i.dataset_object_id for i in req.items}
+    for per_worker in answers.values():
+        for worker_id, answer in per_worker:
+            assert worker_id.startswith("private.")
+            assert isinstance(answer, dict) and len(answer) == 1
+
+
+def test_recipe_passthrough_response_matches_its_request() -> None:
+    req = gt_lambda.ConsolidationRequest.from_list(load("recipe_post_annotation_payload_bbox.json"))
+    resp = gt_lambda.ConsolidationResponse.from_list(
+        load("recipe_post_annotation_response_passthrough.json")
+    )
+    assert resp.missing_ids(req) == []
+    rebuilt = gt_lambda.ConsolidationResponse(
+        tuple(
+            gt_lambda.ConsolidationResponseItem.for_label(
+                item.dataset_object_id,
+                "gt-label",
+                {"annotationsFromAllWorkers": [a.to_dict() for a in item.annotations]},
+            )
+            for item in req.items
+        )
+    )
+    assert same(rebuilt.to_list(), load("recipe_post_annotation_response_passthrough.json"))

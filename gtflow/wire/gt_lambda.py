@@ -1,0 +1,663 @@
+"""Ground Truth custom-workflow Lambda payloads (CONTRACTS.md sections 1, 2 and 3.6).
+
+* pre-annotation: :class:`PreAnnotationEvent` in, :class:`PreAnnotationResponse` out;
+* post-annotation (consolidation): :class:`PostAnnotationEvent` in, the file at
+  ``payload.s3Uri`` is a :class:`ConsolidationRequest`, the Lambda returns a
+  :class:`ConsolidationResponse`;
+* the per-object worker-response file GT keeps: :class:`WorkerResponse`.
+
+Read tolerantly (any ``version``, missing ``labelCategories``, unknown keys kept), written
+strictly (``isHumanAnnotationRequired`` is always a JSON boolean).
+
+    >>> ev = PreAnnotationEvent.from_dict({"version": "2018-10-06",
+    ...     "labelingJobArn": "arn:aws:sagemaker:us-east-1:111111111111:labeling-job/test-labeling-job",
+    ...     "dataObject": {"source-ref": "s3://test-bucket/test-image.jpg"}})
+    >>> PreAnnotationResponse(task_input=ev.data_object).to_dict()
+    {'taskInput': {'source-ref': 's3://test-bucket/test-image.jpg'}, 'isHumanAnnotationRequired': True}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from gtflow.wire._base import (
+    WireValue,
+    expect_list,
+    expect_object,
+    extra_of,
+    fail,
+    forbid_extra,
+    get_bool,
+    get_int,
+    get_object,
+    get_str,
+    get_str_list,
+    index,
+    join,
+    parse_list,
+    type_name,
+)
+from gtflow.wire.output import Metadata, metadata_key, parse_metadata
+from gtflow.wire.worker import HumanAnswer
+
+__all__ = [
+    "PreAnnotationEvent",
+    "PreAnnotationResponse",
+    "PayloadRef",
+    "PostAnnotationEvent",
+    "DataObject",
+    "AnnotationData",
+    "WorkerAnnotation",
+    "ConsolidationRequestItem",
+    "ConsolidationRequest",
+    "ConsolidatedAnnotation",
+    "ConsolidationResponseItem",
+    "ConsolidationResponse",
+    "WorkerAnswer",
+    "WorkerResponse",
+    "job_name_from_arn",
+]
+
+# GT worker-response answers[] have the same shape as A2I humanAnswers[].
+WorkerAnswer = HumanAnswer
+
+
+def job_name_from_arn(labeling_job_arn: str) -> str:
+    """The job name inside a labeling-job ARN. **GT lower-cases it**: use it to identify the
+    job, never to build S3 paths (use ``labelAttributeName``/``outputConfig`` for those).
+
+    >>> job_name_from_arn("arn:aws:sagemaker:us-west-2:1:labeling-job/test-job-20211118t021255")
+    'test-job-20211118t021255'
+    """
+    return labeling_job_arn.rsplit("/", 1)[-1]
+
+
+# --------------------------------------------------------------------------- pre-annotation
+
+
+@dataclass(frozen=True, slots=True)
+class PreAnnotationEvent(WireValue):
+    """The event GT sends the pre-annotation Lambda.
+
+    ``data_object`` is the **whole input-manifest line** (``source-ref`` or ``source``, plus any
+    other keys, e.g. earlier labels for verification/adjustment jobs). ``version`` is accepted
+    as any string: the docs say ``2018-10-16``, real events carry ``2018-10-06``.
+    """
+
+    labeling_job_arn: str
+    data_object: Mapping[str, Any]
+    version: str | None = "2018-10-06"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("version", "version"),
+        ("labeling_job_arn", "labelingJobArn"),
+        ("data_object", "dataObject"),
+    )
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> PreAnnotationEvent:
+        d = expect_object(d, path)
+        return cls(
+            labeling_job_arn=get_str(d, "labelingJobArn", path),
+            data_object=get_object(d, "dataObject", path),
+            version=get_str(d, "version", path, required=False),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+    @property
+    def source_ref(self) -> str | None:
+        v = self.data_object.get("source-ref")
+        return v if isinstance(v, str) else None
+
+    @property
+    def source(self) -> str | None:
+        v = self.data_object.get("source")
+        return v if isinstance(v, str) else None
+
+    @property
+    def job_name_lower(self) -> str:
+        """The (lower-cased!) job name from the ARN; see :func:`job_name_from_arn`."""
+        return job_name_from_arn(self.labeling_job_arn)
+
+
+def _flag(value: Any, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise fail(path, f"expected a boolean, got {type_name(value)} {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PreAnnotationResponse(WireValue):
+    """What the pre-annotation Lambda returns: ``{"taskInput": {...}, "isHumanAnnotationRequired": bool}``.
+
+    ``taskInput`` becomes ``task.input`` in the template. Parsing also accepts the legacy key
+    ``humanAnnotationRequired`` and the strings ``"true"``/``"false"`` (the official recipe
+    returns those); writing always gives a JSON boolean under ``isHumanAnnotationRequired``.
+
+    >>> PreAnnotationResponse.from_dict({"taskInput": {}, "humanAnnotationRequired": "false"})
+    PreAnnotationResponse(task_input={}, is_human_annotation_required=False)
+    """
+
+    task_input: Mapping[str, Any]
+    is_human_annotation_required: bool = True
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("task_input", "taskInput"),
+        ("is_human_annotation_required", "isHumanAnnotationRequired"),
+    )
+    LEGACY_KEY: ClassVar[str] = "humanAnnotationRequired"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task_input, Mapping):
+            raise fail("taskInput", f"expected an object, got {type_name(self.task_input)}")
+        if not isinstance(self.is_human_annotation_required, bool):
+            raise fail("isHumanAnnotationRequired", "expected a boolean")
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> PreAnnotationResponse:
+        d = expect_object(d, path)
+        forbid_extra(d, (*cls.wire_keys(), cls.LEGACY_KEY), path)
+        required = True
+        for key in (cls.LEGACY_KEY, "isHumanAnnotationRequired"):  # the documented key wins
+            if key in d:
+                required = _flag(d[key], join(path, key))
+        return cls(
+            task_input=get_object(d, "taskInput", path), is_human_annotation_required=required
+        )
+
+
+# --------------------------------------------------------------------------- post-annotation event
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRef(WireValue):
+    """``payload``: ``{"s3Uri": "s3://.../consolidation-request/iteration-1/<ts>.json"}``."""
+
+    s3_uri: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("s3_uri", "s3Uri"),)
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> PayloadRef:
+        d = expect_object(d, path)
+        return cls(
+            s3_uri=get_str(d, "s3Uri", path),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostAnnotationEvent(WireValue):
+    """The event GT sends the post-annotation (consolidation) Lambda.
+
+    ``labelCategories`` is often absent or null; ``outputConfig`` (``s3://<S3OutputPath>/<JobName>/annotations``)
+    is undocumented but present in real events; ``kmsKeyId``, ``maxHumanWorkersPerDataObject``
+    and ``vpcEnabled`` appear sometimes; any other key is kept in ``extra``.
+    """
+
+    labeling_job_arn: str
+    label_attribute_name: str
+    role_arn: str
+    payload: PayloadRef
+    version: str | None = "2018-10-06"
+    label_categories: tuple[str, ...] | None = None
+    output_config: str | None = None
+    kms_key_id: str | None = None
+    max_human_workers_per_data_object: int | None = None
+    vpc_enabled: bool | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("version", "version"),
+        ("labeling_job_arn", "labelingJobArn"),
+        ("label_categories", "labelCategories"),
+        ("label_attribute_name", "labelAttributeName"),
+        ("role_arn", "roleArn"),
+        ("payload", "payload"),
+        ("output_config", "outputConfig"),
+        ("kms_key_id", "kmsKeyId"),
+        ("max_human_workers_per_data_object", "maxHumanWorkersPerDataObject"),
+        ("vpc_enabled", "vpcEnabled"),
+    )
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> PostAnnotationEvent:
+        d = expect_object(d, path)
+        return cls(
+            labeling_job_arn=get_str(d, "labelingJobArn", path),
+            label_attribute_name=get_str(d, "labelAttributeName", path),
+            role_arn=get_str(d, "roleArn", path),
+            payload=PayloadRef.from_dict(get_object(d, "payload", path), join(path, "payload")),
+            version=get_str(d, "version", path, required=False),
+            label_categories=get_str_list(d, "labelCategories", path, required=False),
+            output_config=get_str(d, "outputConfig", path, required=False),
+            kms_key_id=get_str(d, "kmsKeyId", path, required=False),
+            max_human_workers_per_data_object=get_int(
+                d, "maxHumanWorkersPerDataObject", path, required=False
+            ),
+            vpc_enabled=get_bool(d, "vpcEnabled", path, required=False),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+    @property
+    def payload_s3_uri(self) -> str:
+        return self.payload.s3_uri
+
+    @property
+    def job_name_lower(self) -> str:
+        """The (lower-cased!) job name from the ARN; see :func:`job_name_from_arn`."""
+        return job_name_from_arn(self.labeling_job_arn)
+
+
+# --------------------------------------------------------------------------- consolidation request
+
+
+@dataclass(frozen=True, slots=True)
+class DataObject(WireValue):
+    """``dataObject`` of a request item: ``{"s3Uri": ...}`` (manifest ``source-ref``) or
+    ``{"content": ...}`` (manifest ``source``)."""
+
+    s3_uri: str | None = None
+    content: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("s3_uri", "s3Uri"), ("content", "content"))
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> DataObject:
+        d = expect_object(d, path)
+        v = cls(
+            s3_uri=get_str(d, "s3Uri", path, required=False),
+            content=get_str(d, "content", path, required=False),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+        if v.s3_uri is None and v.content is None:
+            raise fail(path, "expected s3Uri or content")
+        return v
+
+    @classmethod
+    def from_manifest_line(cls, line: Mapping[str, Any]) -> DataObject:
+        """``source-ref`` -> ``s3Uri``, ``source`` -> ``content`` (as GT maps them)."""
+        if isinstance(line.get("source-ref"), str):
+            return cls(s3_uri=line["source-ref"])
+        if isinstance(line.get("source"), str):
+            return cls(content=line["source"])
+        raise fail("source-ref", "the manifest line has neither source-ref nor source")
+
+
+def _loads(text: str, path: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(
+            path, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
+
+
+def _decode_nested(obj: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in obj.items():
+        if isinstance(v, str) and v.strip()[:1] in ("{", "["):
+            try:
+                out[k] = json.loads(v)
+                continue
+            except json.JSONDecodeError:
+                pass
+        out[k] = v
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationData(WireValue):
+    """``annotationData``: ``{"content": "<JSON string>"}`` or ``{"s3Uri": "s3://..."}``.
+
+    ``content`` is the worker's form submission **as a JSON string**; :meth:`parse_content`
+    decodes it.
+    """
+
+    content: str | None = None
+    s3_uri: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("content", "content"), ("s3_uri", "s3Uri"))
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> AnnotationData:
+        d = expect_object(d, path)
+        v = cls(
+            content=get_str(d, "content", path, required=False),
+            s3_uri=get_str(d, "s3Uri", path, required=False),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+        if v.content is None and v.s3_uri is None:
+            raise fail(path, "expected content or s3Uri")
+        return v
+
+    @classmethod
+    def from_answer(cls, answer_content: Mapping[str, Any]) -> AnnotationData:
+        """Encode a form submission the way GT does (compact JSON string).
+
+        >>> AnnotationData.from_answer({"category": {"label": "cat"}}).content
+        '{"category":{"label":"cat"}}'
+        """
+        return cls(content=json.dumps(answer_content, separators=(",", ":"), ensure_ascii=False))
+
+    def parse_content(
+        self,
+        path: str = "annotationData",
+        *,
+        read: Callable[[str], str] | None = None,
+        decode_nested: bool = False,
+    ) -> dict[str, Any]:
+        """The worker's answer as an object: ``{"<widget name>": <output>, ...}``.
+
+        A content that is itself a JSON-encoded string (double-encoded) is decoded twice.
+        ``decode_nested`` also decodes top-level string values that hold JSON objects or
+        arrays (plain ``<input>`` fields a UI filled with JSON text). When the annotation lives
+        at ``s3Uri``, ``read(uri) -> text`` fetches it (e.g. ``store.get_text``).
+
+        >>> AnnotationData(content='"{\\\\"a\\\\": 1}"').parse_content()
+        {'a': 1}
+        >>> AnnotationData(content='{"x": "{\\\\"0\\\\": \\\\"RIP1\\\\"}"}').parse_content(decode_nested=True)
+        {'x': {'0': 'RIP1'}}
+        """
+        if self.content is not None:
+            text, where = self.content, join(path, "content")
+        else:
+            where = join(path, "s3Uri")
+            if read is None:
+                raise fail(where, "the annotation is stored at s3Uri: pass read= to fetch it")
+            text = read(self.s3_uri or "")
+        value = _loads(text, where)
+        if isinstance(value, str):  # double-encoded
+            value = _loads(value, where)
+        if not isinstance(value, dict):
+            raise fail(where, f"expected a JSON object, got {type_name(value)}")
+        return _decode_nested(value) if decode_nested else value
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerAnnotation(WireValue):
+    """``annotations[i]``: ``{"workerId": "private.<region>.<id>", "annotationData": {...}}``."""
+
+    worker_id: str
+    annotation_data: AnnotationData
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("worker_id", "workerId"),
+        ("annotation_data", "annotationData"),
+    )
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> WorkerAnnotation:
+        d = expect_object(d, path)
+        return cls(
+            worker_id=get_str(d, "workerId", path),
+            annotation_data=AnnotationData.from_dict(
+                get_object(d, "annotationData", path), join(path, "annotationData")
+            ),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+    @classmethod
+    def from_answer(cls, answer: HumanAnswer) -> WorkerAnnotation:
+        """The request-file entry GT makes from a worker-response answer."""
+        return cls(answer.worker_id, AnnotationData.from_answer(answer.answer_content))
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationRequestItem(WireValue):
+    """One data object of the consolidation request file."""
+
+    dataset_object_id: str
+    data_object: DataObject
+    annotations: tuple[WorkerAnnotation, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("dataset_object_id", "datasetObjectId"),
+        ("data_object", "dataObject"),
+        ("annotations", "annotations"),
+    )
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> ConsolidationRequestItem:
+        d = expect_object(d, path)
+        return cls(
+            dataset_object_id=get_str(d, "datasetObjectId", path),
+            data_object=DataObject.from_dict(
+                get_object(d, "dataObject", path), join(path, "dataObject")
+            ),
+            annotations=parse_list(d, "annotations", path, WorkerAnnotation.from_dict),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+    def worker_answers(
+        self,
+        path: str = "",
+        *,
+        read: Callable[[str], str] | None = None,
+        decode_nested: bool = False,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """``[(workerId, parsed answer), ...]``; a malformed answer raises ContractError at
+        ``annotations[i].annotationData.content``.
+
+        There may be fewer answers than workers per object (tasks that expired).
+        """
+        out = []
+        for i, ann in enumerate(self.annotations):
+            where = join(index(join(path, "annotations"), i), "annotationData")
+            out.append(
+                (
+                    ann.worker_id,
+                    ann.annotation_data.parse_content(
+                        where, read=read, decode_nested=decode_nested
+                    ),
+                )
+            )
+        return out
+
+
+def _list_of(value: Any, path: str, parse: Callable[[Any, str], Any]) -> tuple[Any, ...]:
+    return tuple(parse(item, index(path, i)) for i, item in enumerate(expect_list(value, path)))
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationRequest:
+    """The file at ``payload.s3Uri``: a JSON **list** of :class:`ConsolidationRequestItem`.
+
+    ``from_list``/``to_list`` (aliases ``from_dict``/``to_dict``) take and give the list.
+    Errors name the item: ``[0].annotations[2].annotationData.content``.
+    """
+
+    items: tuple[ConsolidationRequestItem, ...]
+
+    @classmethod
+    def from_list(cls, data: Any, path: str = "") -> ConsolidationRequest:
+        return cls(_list_of(data, path, ConsolidationRequestItem.from_dict))
+
+    from_dict = from_list
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [item.to_dict() for item in self.items]
+
+    to_dict = to_list
+
+    def worker_answers(
+        self, *, read: Callable[[str], str] | None = None, decode_nested: bool = False
+    ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """``{datasetObjectId: [(workerId, answer), ...]}`` for the whole batch."""
+        return {
+            item.dataset_object_id: item.worker_answers(
+                index("", i), read=read, decode_nested=decode_nested
+            )
+            for i, item in enumerate(self.items)
+        }
+
+
+# --------------------------------------------------------------------------- consolidation response
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidatedAnnotation(WireValue):
+    """``consolidatedAnnotation``: ``{"content": {"<attr>": ..., "<attr>-metadata"?: {...}}}``."""
+
+    content: Mapping[str, Any]
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("content", "content"),)
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> ConsolidatedAnnotation:
+        d = expect_object(d, path)
+        forbid_extra(d, cls.wire_keys(), path)
+        content = get_object(d, "content", path)
+        cpath = join(path, "content")
+        if not content:
+            raise fail(cpath, "empty: GT needs the label under the label attribute name")
+        for key, value in content.items():
+            if key.endswith("-metadata"):
+                parse_metadata(value, join(cpath, key))
+        return cls(content=content)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationResponseItem(WireValue):
+    """One element of the list the post-annotation Lambda returns.
+
+    >>> ConsolidationResponseItem.for_label("0", "gt-label", {"x": 1}).to_dict()
+    {'datasetObjectId': '0', 'consolidatedAnnotation': {'content': {'gt-label': {'x': 1}}}}
+    """
+
+    dataset_object_id: str
+    consolidated_annotation: ConsolidatedAnnotation
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("dataset_object_id", "datasetObjectId"),
+        ("consolidated_annotation", "consolidatedAnnotation"),
+    )
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> ConsolidationResponseItem:
+        d = expect_object(d, path)
+        forbid_extra(d, cls.wire_keys(), path)
+        return cls(
+            dataset_object_id=get_str(d, "datasetObjectId", path),
+            consolidated_annotation=ConsolidatedAnnotation.from_dict(
+                get_object(d, "consolidatedAnnotation", path), join(path, "consolidatedAnnotation")
+            ),
+        )
+
+    @classmethod
+    def for_label(
+        cls,
+        dataset_object_id: str,
+        attribute: str,
+        value: Any,
+        metadata: Metadata | Mapping[str, Any] | None = None,
+    ) -> ConsolidationResponseItem:
+        """Build an item; with ``metadata`` the Lambda controls ``<attr>-metadata`` (as the
+        built-in ACS Lambdas do), without it GT fills in ``groundtruth/custom`` metadata."""
+        if not isinstance(dataset_object_id, str):
+            raise fail("datasetObjectId", f"expected a string, got {type_name(dataset_object_id)}")
+        content: dict[str, Any] = {
+            attribute: value.to_dict() if isinstance(value, WireValue) else value
+        }
+        if metadata is not None:
+            md = metadata.to_dict() if isinstance(metadata, WireValue) else dict(metadata)
+            parse_metadata(md, metadata_key(attribute))
+            content[metadata_key(attribute)] = md
+        return cls(dataset_object_id, ConsolidatedAnnotation(content=content))
+
+    def label(self, attribute: str) -> Any:
+        return self.consolidated_annotation.content.get(attribute)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationResponse:
+    """The post-annotation Lambda's answer: a JSON **list**, one item per ``datasetObjectId``."""
+
+    items: tuple[ConsolidationResponseItem, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(self.items):
+            if item.dataset_object_id in seen:
+                raise fail(f"[{i}].datasetObjectId", f"duplicate id {item.dataset_object_id!r}")
+            seen.add(item.dataset_object_id)
+
+    @classmethod
+    def from_list(cls, data: Any, path: str = "") -> ConsolidationResponse:
+        return cls(_list_of(data, path, ConsolidationResponseItem.from_dict))
+
+    from_dict = from_list
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [item.to_dict() for item in self.items]
+
+    to_dict = to_list
+
+    def missing_ids(self, request: ConsolidationRequest | Iterable[str]) -> list[str]:
+        """Ids of the request that have no item here (GT drops such objects silently)."""
+        ids = (
+            [i.dataset_object_id for i in request.items]
+            if isinstance(request, ConsolidationRequest)
+            else list(request)
+        )
+        have = {item.dataset_object_id for item in self.items}
+        return [i for i in ids if i not in have]
+
+
+# --------------------------------------------------------------------------- worker-response file
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerResponse(WireValue):
+    """``annotations/worker-response/iteration-<n>/<datasetObjectId>/<ts>.json``:
+    ``{"answers": [{answerContent (object), submissionTime, workerId, ...}]}``."""
+
+    answers: tuple[HumanAnswer, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("answers", "answers"),)
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "") -> WorkerResponse:
+        d = expect_object(d, path)
+        return cls(
+            answers=parse_list(d, "answers", path, HumanAnswer.from_dict),
+            extra=extra_of(d, cls.wire_keys()),
+            key_order=tuple(d),
+        )
+
+    def to_request_item(
+        self, dataset_object_id: str, data_object: DataObject
+    ) -> ConsolidationRequestItem:
+        """The consolidation-request entry GT builds from this file (content re-encoded as a string)."""
+        return ConsolidationRequestItem(
+            dataset_object_id=dataset_object_id,
+            data_object=data_object,
+            annotations=tuple(WorkerAnnotation.from_answer(a) for a in self.answers),
+        )
