@@ -19,7 +19,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gtflow.qa.analysis import Analysis, Stats
+from gtflow.qa.analysis import Analysis, Stats, _num
 from gtflow.qa.thresholds import Threshold, break_even_precision
 
 __all__ = ["table_rows", "to_markdown", "to_csv", "print_table", "to_html", "accuracy_plot_png", "COLUMNS"]
@@ -196,6 +196,7 @@ def to_html(
                       autoescape=select_autoescape(["html", "j2"], default=True))
     env.filters["pct"] = _pct
     env.filters["num"] = _f
+    env.filters["edge"] = _num
     thresholds = thresholds or {}
     shown = next(iter(thresholds.values()), None)
     labels = list(analysis.classes)
