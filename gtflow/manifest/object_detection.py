@@ -199,10 +199,10 @@ class ObjectDetectionLint:
             add(n, f"{where}.class_id", "missing" if cid is None else f"must be an integer, not {cid!r:.40}", "error")
         elif cid < 0:
             add(n, f"{where}.class_id", f"is {cid}; class ids start at 0", "error")
-        elif self.num_classes is not None and cid >= self.num_classes:
-            add(n, f"{where}.class_id", f"is {cid}; num_classes is {self.num_classes} (ids 0..{self.num_classes - 1})", "error")
         else:
             self.class_ids.add(cid)
+            if self.num_classes is not None and cid >= self.num_classes:
+                add(n, f"{where}.class_id", f"is {cid}; num_classes is {self.num_classes} (ids 0..{self.num_classes - 1})", "error")
         ok = True
         for name, v in (("left", left), ("top", top), ("width", w), ("height", h)):
             if not _is_int(v):
