@@ -1,0 +1,232 @@
+"""The consolidation request (the file at ``payload.s3Uri``) read into per-object answers.
+
+Each element of the request becomes an :class:`ObjectAnswers`: the ``datasetObjectId``, the
+``dataObject`` and one :class:`WorkerAnswer` per worker, with ``annotationData.content``
+decoded (a JSON string, sometimes double-encoded) or read from ``annotationData.s3Uri``.
+Answers that cannot be read are not dropped silently: they are kept in ``problems`` so the
+consolidator can fail the object with a clear reason.
+
+Order independence starts here: answers are sorted by worker id, and a worker that appears
+twice for one object (a re-delivered answer) counts once.
+
+    >>> objs = parse_request([{"datasetObjectId": "0", "dataObject": {"s3Uri": "s3://b/k"},
+    ...     "annotations": [{"workerId": "w1", "annotationData": {"content": "{\\"a\\":1}"}}]}])
+    >>> objs[0].answers[0].content
+    {'a': 1}
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gtflow.errors import ContractError
+
+__all__ = [
+    "WorkerAnswer",
+    "ObjectAnswers",
+    "ConsolidationContext",
+    "parse_request",
+    "response_item",
+    "failure_item",
+    "failure_metadata",
+    "check_enough",
+    "creation_date_from_uri",
+]
+
+
+class _Reader(Protocol):
+    def get_text(self, uri: str, encoding: str = "utf-8") -> str: ...
+
+
+@dataclass(frozen=True)
+class WorkerAnswer:
+    """One worker's decoded form submission."""
+
+    worker_id: str
+    content: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ObjectAnswers:
+    """Everything the request holds about one data object."""
+
+    dataset_object_id: str
+    data_object: Mapping[str, Any]
+    answers: tuple[WorkerAnswer, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str | None:
+        """``dataObject.s3Uri`` (or ``content`` for text objects)."""
+        v = self.data_object.get("s3Uri", self.data_object.get("content"))
+        return v if isinstance(v, str) else None
+
+
+@dataclass(frozen=True)
+class ConsolidationContext:
+    """What every consolidator needs besides the answers (from the post-annotation event)."""
+
+    label_attribute_name: str
+    job_name: str = ""
+    label_categories: tuple[str, ...] | None = None
+    creation_date: str = "1970-01-01T00:00:00.000000"
+    workers_per_object: int | None = None  # fewer valid answers than this fail the object
+
+    def metadata(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """The ``-metadata`` common keys in the order real GT outputs write them."""
+        meta: dict[str, Any] = {"job-name": f"labeling-job/{self.job_name}"}
+        meta.update(fields)
+        meta["human-annotated"] = "yes"
+        meta["creation-date"] = self.creation_date
+        meta["type"] = type_
+        return meta
+
+
+_TS = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{2}:\d{2}:\d{2})(?:\.json)?$")
+
+
+def creation_date_from_uri(uri: str, fallback: _dt.datetime | None = None) -> str:
+    """``creation-date`` from the request file name ``YYYY-MM-DD_HH:MM:SS.json``.
+
+    Deriving it from the payload keeps the handler deterministic (a retried event gives
+    byte-identical output). GT writes microseconds and no zone.
+
+    >>> creation_date_from_uri("s3://b/p/iteration-1/2021-11-18_02:19:51.json")
+    '2021-11-18T02:19:51.000000'
+    """
+    m = _TS.search(uri)
+    if m:
+        return f"{m.group(1)}T{m.group(2)}.000000"
+    t = fallback or _dt.datetime.now(_dt.timezone.utc)
+    return t.astimezone(_dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _decode_content(raw: Any) -> Mapping[str, Any]:
+    value = raw
+    # UI-produced JSON text can arrive double-encoded ([ELAN], [COMP]).
+    for _ in range(3):
+        if not isinstance(value, str):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError("annotationData.content is not valid JSON") from exc
+    if not isinstance(value, Mapping):
+        raise ValueError("annotationData.content is not a JSON object")
+    return value
+
+
+def _answer(a: Any, path: str, store: _Reader | None) -> WorkerAnswer:
+    if not isinstance(a, Mapping):
+        raise ValueError(f"{path} is not an object")
+    wid = a.get("workerId")
+    if not isinstance(wid, str) or not wid:
+        raise ValueError(f"{path}.workerId is missing")
+    data = a.get("annotationData")
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}.annotationData is missing (worker {wid})")
+    if "content" in data:
+        try:
+            content = _decode_content(data["content"])
+        except ValueError as exc:
+            raise ValueError(f"{exc} (worker {wid})") from exc
+    elif isinstance(data.get("s3Uri"), str):
+        if store is None:
+            raise ValueError(f"annotationData.s3Uri given but no store to read it (worker {wid})")
+        try:
+            content = _decode_content(store.get_text(data["s3Uri"]))
+        except ValueError as exc:
+            raise ValueError(f"{exc} (worker {wid}, read from annotationData.s3Uri)") from exc
+        except Exception as exc:  # a missing object fails this answer, not the batch
+            raise ValueError(f"annotationData.s3Uri cannot be read (worker {wid}): {type(exc).__name__}") from exc
+    else:
+        raise ValueError(f"annotationData has neither content nor s3Uri (worker {wid})")
+    if not content:
+        raise ValueError(f"empty answer (worker {wid})")
+    return WorkerAnswer(wid, content)
+
+
+def parse_request(items: Any, *, store: _Reader | None = None, path: str = "payload") -> list[ObjectAnswers]:
+    """Parse the consolidation request list; objects come back sorted by ``datasetObjectId``.
+
+    A request that is not a list, or an element without ``datasetObjectId``, is a systemic
+    error (ContractError): the job should stop loudly. Anything wrong inside one object's
+    answers becomes a problem of that object only.
+    """
+    if not isinstance(items, list):
+        raise ContractError("the consolidation request must be a JSON array", path=path)
+    merged: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping) or not isinstance(item.get("datasetObjectId"), str):
+            raise ContractError("missing datasetObjectId", path=path, field=f"[{i}].datasetObjectId")
+        oid = item["datasetObjectId"]
+        slot = merged.setdefault(oid, {"dataObject": {}, "answers": {}, "problems": []})
+        if isinstance(item.get("dataObject"), Mapping) and not slot["dataObject"]:
+            slot["dataObject"] = dict(item["dataObject"])
+        anns = item.get("annotations")
+        if not isinstance(anns, list):
+            slot["problems"].append(f"[{i}].annotations is not a list")
+            continue
+        for j, a in enumerate(anns):
+            try:
+                ans = _answer(a, f"[{i}].annotations[{j}]", store)
+            except ValueError as exc:
+                slot["problems"].append(str(exc))
+                continue
+            prev = slot["answers"].get(ans.worker_id)
+            # The same worker twice: keep one, chosen by content so order does not matter.
+            if prev is None or _key(ans) < _key(prev):
+                slot["answers"][ans.worker_id] = ans
+    out = []
+    for oid in sorted(merged, key=_oid_key):
+        s = merged[oid]
+        answers = tuple(s["answers"][w] for w in sorted(s["answers"]))
+        out.append(ObjectAnswers(oid, s["dataObject"], answers, tuple(sorted(set(s["problems"])))))
+    return out
+
+
+def _key(a: WorkerAnswer) -> str:
+    return json.dumps(a.content, sort_keys=True)
+
+
+def _oid_key(oid: str) -> tuple[int, int | str]:
+    return (0, int(oid)) if oid.isdigit() else (1, oid)
+
+
+def response_item(oid: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """One element of the post-annotation response."""
+    return {"datasetObjectId": oid, "consolidatedAnnotation": {"content": dict(content)}}
+
+
+def failure_metadata(reason: str) -> dict[str, Any]:
+    """GT's failure form for ``<attr>-metadata`` (CONTRACTS.md 3.5); no label value beside it.
+
+    ``retry-count`` is 0: gtflow does not retry a consolidation that failed on its input.
+    """
+    return {"retry-count": 0, "failure-reason": f"ClientError: {reason}", "human-annotated": "true"}
+
+
+def failure_item(oid: str, attr: str, reason: str) -> dict[str, Any]:
+    """A response element that marks the object failed, keeping the batch going."""
+    return response_item(oid, {f"{attr}-metadata": failure_metadata(reason)})
+
+
+def check_enough(
+    obj: ObjectAnswers, n_valid: int, problems: Sequence[str], ctx: ConsolidationContext
+) -> str | None:
+    """The failure reason when an object lacks usable answers, else None.
+
+    ``problems`` are the reasons answers were rejected (request-level and consolidator-level).
+    """
+    need = ctx.workers_per_object or 1
+    if n_valid >= need and n_valid > 0:
+        return None
+    received = len(obj.answers) + len(obj.problems)
+    msg = f"only {n_valid} usable answer(s) of {need} required ({received} received)"
+    why = "; ".join(sorted(set(problems))[:3])
+    return f"{msg}: {why}" if why else msg

@@ -1,0 +1,1 @@
+"""Post-annotation (consolidation) handlers: one module per bundled handler, each with ``handle(event, ...)``."""

@@ -1,0 +1,1 @@
+"""Pre-annotation handlers: one module per bundled handler, each with ``handle(event, ...)``."""
