@@ -1,0 +1,127 @@
+"""Read A2I ``output.json`` files back: list a prefix, fetch concurrently, parse to typed values.
+
+Both backends write answers at A2I's key layout
+``<S3OutputPath>/<flow>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json``, so one function collects
+from S3 and from a local store: one listing, then a thread pool of GETs (S3 and file reads wait
+on I/O, so threads overlap them), then ``json.loads`` + :class:`~gtflow.wire.HumanLoopOutput`.
+
+    >>> import tempfile, json
+    >>> from gtflow.store import LocalStore
+    >>> store = LocalStore(tempfile.mkdtemp())
+    >>> store.put_text("s3://bucket/out/fd/2021/05/06/21/25/42/l1/output.json", json.dumps({
+    ...     "flowDefinitionArn": "arn:aws:sagemaker:us-east-1:1:flow-definition/fd", "humanAnswers": [],
+    ...     "humanLoopName": "l1", "inputContent": {}}))
+    >>> [c.output.human_loop_name for c in collect_outputs(store, "s3://bucket/out/fd/")]
+    ['l1']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from gtflow.errors import ContractError, GtflowError
+from gtflow.logs import get_logger
+from gtflow.store.base import ObjectInfo, ObjectStore
+from gtflow.wire.a2i import HumanLoopOutput
+
+__all__ = ["CollectedOutput", "find_outputs", "parse_output", "read_outputs", "collect_outputs", "OUTPUT_NAME"]
+
+log = get_logger(__name__)
+OUTPUT_NAME = "output.json"
+
+
+@dataclass(frozen=True)
+class CollectedOutput:
+    """One loop's answers and where they were read from."""
+
+    uri: str
+    output: HumanLoopOutput
+    last_modified: _dt.datetime | None = None
+
+
+def find_outputs(store: ObjectStore, prefix: str, *, since: _dt.datetime | None = None) -> Iterator[ObjectInfo]:
+    """``output.json`` objects under ``prefix``, written at or after ``since`` (aware)."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=_dt.timezone.utc)
+    for info in store.list(prefix):
+        if not info.uri.endswith("/" + OUTPUT_NAME):
+            continue
+        if since is not None and info.last_modified < since:
+            continue
+        yield info
+
+
+def parse_output(data: bytes | str, uri: str) -> HumanLoopOutput:
+    """Parse one ``output.json``; errors name the object."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise ContractError(f"output.json is not valid JSON: {exc}", path=uri) from exc
+    try:
+        return HumanLoopOutput.from_dict(doc)
+    except GtflowError as exc:
+        raise exc.at(path=uri) from None
+
+
+def _workers_for(store: Any, max_workers: int) -> int:
+    # A boto3 client keeps max_pool_connections (default 10) sockets; more threads than that
+    # would open and discard connections instead of reusing them.
+    client = getattr(store, "client", None)
+    pool = getattr(getattr(getattr(client, "meta", None), "config", None), "max_pool_connections", None)
+    return max(1, min(max_workers, pool or max_workers))
+
+
+def read_outputs(
+    store: ObjectStore,
+    items: Iterable[str | ObjectInfo],
+    *,
+    max_workers: int = 32,
+    errors: list[GtflowError] | None = None,
+) -> list[CollectedOutput]:
+    """Fetch and parse ``output.json`` objects concurrently, in the order given.
+
+    With an ``errors`` list, unreadable or malformed objects are appended there and skipped;
+    without one, the first error is raised.
+    """
+    pairs = [(i.uri, i.last_modified) if isinstance(i, ObjectInfo) else (str(i), None) for i in items]
+
+    def one(pair: tuple[str, _dt.datetime | None]) -> CollectedOutput | GtflowError:
+        uri, modified = pair
+        try:
+            return CollectedOutput(uri, parse_output(store.get_bytes(uri), uri), modified)
+        except GtflowError as exc:
+            if errors is None:
+                raise
+            return exc
+
+    workers = _workers_for(store, max_workers)
+    if workers <= 1 or len(pairs) <= 1:
+        results = [one(p) for p in pairs]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtflow-collect") as pool:
+            results = list(pool.map(one, pairs))
+    out: list[CollectedOutput] = []
+    for r in results:
+        if isinstance(r, CollectedOutput):
+            out.append(r)
+        elif errors is not None:
+            errors.append(r)
+    log.info("read %d output.json objects (%d failed)", len(out), len(results) - len(out))
+    return out
+
+
+def collect_outputs(
+    store: ObjectStore,
+    prefix: str,
+    *,
+    since: _dt.datetime | None = None,
+    max_workers: int = 32,
+    errors: list[GtflowError] | None = None,
+) -> list[CollectedOutput]:
+    """:func:`find_outputs` then :func:`read_outputs`."""
+    return read_outputs(store, list(find_outputs(store, prefix, since=since)), max_workers=max_workers, errors=errors)

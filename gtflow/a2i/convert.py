@@ -1,0 +1,237 @@
+"""From A2I answers to an object-detection augmented manifest (CONTRACTS.md 3.2, 3.7).
+
+For each ``output.json`` of a bounding-box review, one manifest line::
+
+    {"source-ref": <inputContent.taskObject>,
+     "<attr>": {"annotations": [{class_id, left, top, width, height}], "image_size": [{width, height, depth: 3}]},
+     "<attr>-metadata": {"job-name": "a2i/<loop>", "class-map": {all classes}, "human-annotated": "yes",
+                         "objects": [{"confidence": 1}, ...], "creation-date": <submissionTime>,
+                         "type": "groundtruth/object-detection"}}
+
+The answer field is found by shape (a form value with ``boundingBoxes``): ``annotatedResult``
+(gtflow's review template, the A2I samples) and ``boundingBox`` (GT's built-in template) both
+occur. The image size comes from ``inputImageProperties``. With several workers, the answer of
+the first to submit is used by default (``worker="first"``) or of the last (``"last"``); the
+other answers stay in the typed values. ``creation-date`` is that worker's submissionTime,
+as in the A2I retraining samples (``Z`` and milliseconds kept).
+
+    >>> from gtflow.wire.a2i import HumanLoopOutput
+    >>> out = HumanLoopOutput.from_dict({"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:1:flow-definition/fd",
+    ...   "humanLoopName": "l1", "inputContent": {"taskObject": "s3://b/1.jpg"},
+    ...   "humanAnswers": [{"answerContent": {"annotatedResult": {"boundingBoxes": [
+    ...       {"height": 40, "label": "square", "left": 10, "top": 20, "width": 30}],
+    ...       "inputImageProperties": {"height": 100, "width": 200}}},
+    ...     "submissionTime": "2021-05-06T21:28:24.990Z", "workerId": "w1"}]})
+    >>> line = to_manifest_line(out, {0: "circle", 1: "square"}, "a2i-retraining")
+    >>> line["a2i-retraining"]["annotations"]
+    [{'class_id': 1, 'width': 30, 'top': 20, 'height': 40, 'left': 10}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gtflow.a2i.collect import CollectedOutput, parse_output
+from gtflow.errors import ContractError, GtflowError, UsageError
+from gtflow.logs import get_logger
+from gtflow.routing import load_class_map, parse_class_map
+from gtflow.wire.a2i import HumanLoopOutput
+from gtflow.wire.output import a2i_job_ref, metadata_key, object_detection_label
+
+__all__ = [
+    "ANSWER_FIELDS",
+    "ConversionReport",
+    "find_answer_field",
+    "to_manifest_line",
+    "convert_outputs",
+    "read_a2i_source",
+    "from_a2i",
+    "load_class_map",
+    "parse_class_map",
+]
+
+log = get_logger(__name__)
+
+#: Widget names seen in bounding-box reviews, tried first.
+ANSWER_FIELDS = ("annotatedResult", "boundingBox")
+
+
+def find_answer_field(answer_content: Mapping[str, Any]) -> str | None:
+    """The form field that holds a crowd-bounding-box answer, or None.
+
+    >>> find_answer_field({"boundingBox": {"boundingBoxes": [], "inputImageProperties": {}}})
+    'boundingBox'
+    """
+    for name in ANSWER_FIELDS:
+        v = answer_content.get(name)
+        if isinstance(v, Mapping) and "boundingBoxes" in v:
+            return name
+    for name, v in answer_content.items():
+        if isinstance(v, Mapping) and "boundingBoxes" in v:
+            return name
+    return None
+
+
+def _pick(output: HumanLoopOutput, worker: str) -> Any:
+    answers = list(output.human_answers)
+    if not answers:
+        return None
+    answers.sort(key=lambda a: a.submission_time or "")
+    return answers[0] if worker == "first" else answers[-1]
+
+
+def to_manifest_line(
+    output: HumanLoopOutput,
+    class_map: Mapping[int, str],
+    label_attribute: str,
+    *,
+    worker: str = "first",
+    path: str | None = None,
+) -> dict[str, Any]:
+    """One augmented-manifest line from one loop's output (see the module docstring)."""
+    if worker not in ("first", "last"):
+        raise UsageError("worker must be 'first' or 'last'", field="worker")
+    where = path or output.human_loop_name
+    source = output.input_content.get("taskObject")
+    if not isinstance(source, str) or not source:
+        raise ContractError("no image to label (inputContent.taskObject)", path=where, field="inputContent.taskObject")
+    answer = _pick(output, worker)
+    if answer is None:
+        raise ContractError("the loop has no answer", path=where, field="humanAnswers")
+    name = find_answer_field(answer.answer_content)
+    if name is None:
+        raise ContractError(
+            "no bounding-box answer (a field with boundingBoxes) in answerContent", path=where,
+            field="humanAnswers[].answerContent",
+        )
+    result = answer.answer_content[name]
+    props = result.get("inputImageProperties")
+    if not isinstance(props, Mapping) or "width" not in props or "height" not in props:
+        raise ContractError("missing width/height", path=where, field=f"answerContent.{name}.inputImageProperties")
+    boxes = result.get("boundingBoxes")
+    if not isinstance(boxes, list):
+        raise ContractError("expected a list", path=where, field=f"answerContent.{name}.boundingBoxes")
+    names_to_ids = {n: i for i, n in class_map.items()}
+    try:
+        label, meta = object_detection_label(
+            boxes, names_to_ids, image_width=props["width"], image_height=props["height"],
+            job_name=a2i_job_ref(output.human_loop_name), confidences=1, human_annotated="yes",
+            creation_date=answer.submission_time, full_class_map=True,
+        )
+    except GtflowError as exc:
+        if exc.field:
+            exc.field = f"answerContent.{name}.{exc.field}"
+        raise exc.at(path=where) from None
+    return {"source-ref": source, label_attribute: label.to_dict(), metadata_key(label_attribute): meta.to_dict()}
+
+
+@dataclass
+class ConversionReport:
+    """What :func:`convert_outputs` did: lines written, loops skipped and why."""
+
+    lines: int = 0
+    empty: int = 0  # lines with no boxes (kept unless skip_empty)
+    skipped: list[GtflowError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lines": self.lines, "empty": self.empty, "skipped": [str(e) for e in self.skipped]}
+
+
+def convert_outputs(
+    outputs: Iterable[CollectedOutput | HumanLoopOutput],
+    class_map: Mapping[int, str],
+    label_attribute: str,
+    *,
+    worker: str = "first",
+    skip_empty: bool = False,
+    strict: bool = False,
+    report: ConversionReport | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Manifest lines for many outputs, in the order given.
+
+    Loops that cannot be converted (no answer, no boxes field, unknown label) are skipped and
+    recorded in ``report`` unless ``strict``. Images answered with no box are kept (GT writes
+    ``annotations: []``) unless ``skip_empty`` (the SSD trainer has had trouble with them).
+    """
+    report = report if report is not None else ConversionReport()
+    for item in outputs:
+        out, where = (item.output, item.uri) if isinstance(item, CollectedOutput) else (item, None)
+        try:
+            line = to_manifest_line(out, class_map, label_attribute, worker=worker, path=where)
+        except GtflowError as exc:
+            if strict:
+                raise
+            report.skipped.append(exc)
+            continue
+        if not line[label_attribute]["annotations"]:
+            report.empty += 1
+            if skip_empty:
+                continue
+        report.lines += 1
+        yield line
+
+
+def read_a2i_source(
+    src: str, *, store: Any = None, max_workers: int = 32, errors: list[GtflowError] | None = None
+) -> list[CollectedOutput]:
+    """Every ``output.json`` under ``src``: an ``s3://`` prefix (through ``store``), a local
+    folder (searched recursively) or a single file; sorted by location."""
+    if src.startswith("s3://"):
+        if store is None:
+            raise UsageError("an s3:// source needs a store", field="store")
+        from gtflow.a2i.collect import collect_outputs
+
+        return collect_outputs(store, src, max_workers=max_workers, errors=errors)
+    p = Path(src)
+    if p.is_file():
+        files = [p]
+    elif p.is_dir():
+        files = sorted(p.rglob("output.json"))
+    else:
+        raise UsageError(f"no such file or folder: {src}", field="SRC")
+    out: list[CollectedOutput] = []
+    for f in files:
+        try:
+            out.append(CollectedOutput(str(f), parse_output(f.read_bytes(), str(f))))
+        except GtflowError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    return out
+
+
+def from_a2i(
+    src: str,
+    dest: Any,
+    *,
+    label_attribute: str,
+    class_map: Mapping[int, str] | str | Path,
+    store: Any = None,
+    worker: str = "first",
+    skip_empty: bool = False,
+    strict: bool = False,
+) -> ConversionReport:
+    """Convert a prefix or folder of A2I outputs into an object-detection augmented manifest.
+
+    ``dest`` is a local path, an ``s3://`` URI or a binary stream (written atomically by
+    :func:`gtflow.manifest.write_manifest`). Lines are sorted by ``source-ref`` then loop name,
+    so reruns write the same file.
+    """
+    from gtflow.manifest import attribute_name_problems, write_manifest
+
+    problems = attribute_name_problems(label_attribute)
+    if problems:
+        raise UsageError(f"invalid label attribute {label_attribute!r}: {problems[0]}", field="--label-attribute")
+    cmap = class_map if isinstance(class_map, Mapping) else load_class_map(class_map)
+    report = ConversionReport()
+    errors: list[GtflowError] = []
+    outputs = read_a2i_source(src, store=store, errors=None if strict else errors)
+    report.skipped.extend(errors)
+    outputs.sort(key=lambda c: (str(c.output.input_content.get("taskObject", "")), c.output.human_loop_name))
+    lines = list(convert_outputs(outputs, cmap, label_attribute, worker=worker, skip_empty=skip_empty, strict=strict, report=report))
+    write_manifest(dest, lines, store=store)
+    log.info("from-a2i: %d lines, %d empty, %d skipped", report.lines, report.empty, len(report.skipped))
+    return report
