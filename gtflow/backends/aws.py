@@ -24,3 +24,10 @@ class AwsBackend(Backend):
     @cached_property
     def store(self) -> S3Store:
         return S3Store(self.client("s3"))
+
+    @cached_property
+    def human_loops(self) -> Any:
+        """A2I human loops (:class:`gtflow.a2i.AwsHumanLoops`)."""
+        from gtflow.a2i.aws import AwsHumanLoops
+
+        return AwsHumanLoops(self.client("sagemaker-a2i-runtime"), self.client("sagemaker"), self.store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from gtflow.backends.base import Backend
 from gtflow.store.local import LocalStore
@@ -24,3 +25,10 @@ class LocalBackend(Backend):
             secret, base_url=f"http://{self.config.portal_host}:{self.config.portal_port}"
         )
         return store
+
+    @cached_property
+    def human_loops(self) -> Any:
+        """A2I human loops on the local task queue (:class:`gtflow.a2i.LocalHumanLoops`)."""
+        from gtflow.a2i.local import LocalHumanLoops
+
+        return LocalHumanLoops.for_store(self.store)
