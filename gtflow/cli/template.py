@@ -7,7 +7,8 @@
 ``check`` prints ``PATH:LINE: message`` per problem and exits 0 when clean (warnings allowed),
 1 with problems, 2 on usage errors. Without ``--input``, a sibling ``<name>.sample.json`` of
 ``<name>.liquid.html`` is used when it exists. ``render`` presigns ``grant_read_access`` URLs
-with the configured backend's store (``file://`` URLs for a local store without a portal).
+with the configured backend's store (portal URLs signed with a token on the local backend,
+S3 presigned URLs on AWS); ``--no-presign`` leaves the ``s3://`` URIs as they are.
 A bundled template can be named as ``bundled:<name>``.
 """
 
@@ -22,7 +23,7 @@ import click
 
 from gtflow.cli import pass_config
 from gtflow.config import GtflowConfig
-from gtflow.errors import GtflowError, UsageError
+from gtflow.errors import UsageError
 
 _BUNDLED = "bundled:"
 
@@ -67,6 +68,13 @@ def _sibling_sample(spec: str) -> Any | None:
                 return _read_input(str(sample))
             break
     return None
+
+
+class _Unsigned:
+    """``--no-presign``: grant_read_access leaves URIs as they are."""
+
+    def presign(self, uri: str, expires_in: int = 900) -> str:
+        return uri
 
 
 @click.group("template")
@@ -115,15 +123,14 @@ def render_cmd(
 
     display, source = _read_source(path)
     task_input = _read_input(input_path)
-    store = None
-    if not no_presign:
+    store: Any
+    if no_presign:
+        store = _Unsigned()
+    else:
         from gtflow.backends import open_backend
 
         store = open_backend(config).store
-    try:
-        html = compile_template(source, strict=strict, name=display).render(task_input, store=store)
-    except GtflowError:
-        raise
+    html = compile_template(source, strict=strict, name=display).render(task_input, store=store)
     if preview:
         html = preview_page(html, title=display)
     if output:
