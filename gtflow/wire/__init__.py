@@ -12,7 +12,8 @@ field path, e.g. ``annotations[2].annotationData.content``).
 
 Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeHumanLoop,
 activation conditions), :mod:`gtflow.wire.gt_lambda` (pre/post-annotation events and responses,
-consolidation request/response files, worker-response files),
+consolidation request/response files, worker-response files), :mod:`gtflow.wire.crowd` (outputs
+of the crowd HTML elements and a submission checker),
 :mod:`gtflow.wire.output` (output-manifest labels and ``-metadata``), :mod:`gtflow.wire.worker`
 (one worker's answer).
 """
@@ -31,6 +32,26 @@ from gtflow.wire.a2i import (
     StartHumanLoopResponse,
     output_json_uri,
     validate_human_loop_name,
+)
+from gtflow.wire.crowd import (
+    BoundingBox,
+    BoundingBoxOutput,
+    CheckedValues,
+    ClassifierOutput,
+    Entity,
+    EntityAnnotationOutput,
+    InputImageProperties,
+    InstanceSegmentationOutput,
+    KeypointOutput,
+    LineOutput,
+    MultiSelectOutput,
+    PolygonOutput,
+    PolylineOutput,
+    SemanticSegmentationOutput,
+    form_to_dict,
+    parse_form_output,
+    unwrap_docs_sample,
+    validate_element_output,
 )
 from gtflow.wire.gt_lambda import (
     AnnotationData,
@@ -112,6 +133,25 @@ __all__ = [
     "WorkerAnswer",
     "WorkerResponse",
     "job_name_from_arn",
+    # crowd element outputs
+    "InputImageProperties",
+    "BoundingBox",
+    "BoundingBoxOutput",
+    "KeypointOutput",
+    "PolygonOutput",
+    "LineOutput",
+    "PolylineOutput",
+    "CheckedValues",
+    "ClassifierOutput",
+    "MultiSelectOutput",
+    "Entity",
+    "EntityAnnotationOutput",
+    "SemanticSegmentationOutput",
+    "InstanceSegmentationOutput",
+    "validate_element_output",
+    "parse_form_output",
+    "form_to_dict",
+    "unwrap_docs_sample",
     # output manifest
     "BoundingBoxAnnotation",
     "ImageSize",

@@ -187,16 +187,20 @@ class WireValue:
     _ALWAYS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
+    def _wire_fields(cls) -> tuple[tuple[str, str], ...]:
+        return cls._FIELDS
+
+    @classmethod
     def wire_keys(cls) -> tuple[str, ...]:
         """The documented keys, in the order gtflow writes them."""
-        return tuple(key for _, key in cls._FIELDS)
+        return tuple(key for _, key in cls._wire_fields())
 
     def to_dict(self) -> dict[str, Any]:
         """The payload as AWS spells it (see the module docstring for key order)."""
         order: tuple[str, ...] = getattr(self, "key_order", ())
         extra: Mapping[str, Any] = getattr(self, "extra", None) or {}
         values: dict[str, Any] = {}
-        for attr, key in self._FIELDS:
+        for attr, key in self._wire_fields():
             v = getattr(self, attr)
             if v is None and key not in order and key not in self._ALWAYS:
                 continue

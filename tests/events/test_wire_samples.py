@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gtflow.wire import a2i, gt_lambda, output
+from gtflow.wire import a2i, crowd, gt_lambda, output
 
 EVENTS = Path(__file__).parent
 
@@ -194,3 +194,53 @@ def test_recipe_passthrough_response_matches_its_request() -> None:
         )
     )
     assert same(rebuilt.to_list(), load("recipe_post_annotation_response_passthrough.json"))
+
+
+# crowd element samples (from the DG "Output" sections): widget name -> element tag
+CROWD = {
+    "crowd_bounding_box_output_single.json": {"annotatedResult": "crowd-bounding-box"},
+    "crowd_bounding_box_output_multi_label_multi_box.json": {
+        "annotatedResult": "crowd-bounding-box"
+    },
+    "crowd_checkbox_output_same_name.json": {"image_attributes": "crowd-checkbox"},
+    "crowd_checkbox_output_distinct_names.json": {
+        "Go": "crowd-checkbox",
+        "Slow": "crowd-checkbox",
+        "Stop": "crowd-checkbox",
+    },
+    "crowd_entity_annotation_output.json": {"myAnnotatedResult": "crowd-entity-annotation"},
+    "crowd_input_output.json": {"tag1": "crowd-input", "tag2": "crowd-input"},
+    "crowd_keypoint_output.json": {"crowdKeypoint": "crowd-keypoint"},
+    "crowd_line_output.json": {"crowdLine": "crowd-line"},
+    "crowd_polygon_output_multi.json": {"annotatedResult": "crowd-polygon"},
+    "crowd_radio_group_output.json": {"btn1": "crowd-radio-button", "btn2": "crowd-radio-button"},
+    "crowd_semantic_segmentation_output.json": {"annotatedResult": "crowd-semantic-segmentation"},
+    "crowd_text_area_output.json": {"textInput1": "crowd-text-area"},
+    "crowd_toggle_button_output.json": {"theToggler": "crowd-toggle-button"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROWD))
+def test_crowd_samples_parse_strictly_and_roundtrip(name: str) -> None:
+    assert (EVENTS / name.replace(".json", ".source.txt")).exists()
+    sample = crowd.unwrap_docs_sample(load(name))
+    assert isinstance(sample, dict)
+    parsed = crowd.parse_form_output(sample, CROWD[name], strict=True, required=list(CROWD[name]))
+    assert same(crowd.form_to_dict(parsed), sample)
+
+
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_payload_answers_are_valid_crowd_outputs(name: str) -> None:
+    elements = {
+        "boundingBox": "crowd-bounding-box",
+        "annotatedResult": "crowd-bounding-box",
+        "crowd-entity-annotation": "crowd-entity-annotation",
+        "crowd-semantic-segmentation": "crowd-semantic-segmentation",
+    }
+    for per_worker in (
+        gt_lambda.ConsolidationRequest.from_list(load(name)).worker_answers().values()
+    ):
+        for _, answer in per_worker:
+            parsed = crowd.parse_form_output(answer, elements, strict=True)
+            assert all(not isinstance(v, dict) for v in parsed.values())
+            assert same(crowd.form_to_dict(parsed), answer)
