@@ -327,3 +327,13 @@ def _print_stats(s: Any) -> None:
         for lo, hi, c in hist:
             table.add_row(f"{lo:g}-{hi:g}", f"{c:,}", "#" * round(30 * c / peak))
         console.print(table)
+
+
+# -- from-a2i: defined with the human-loop commands (gtflow/cli/loops.py) ----------------------
+def _register_from_a2i() -> None:
+    from gtflow.cli.loops import from_a2i_command
+
+    command.add_command(from_a2i_command, "from-a2i")
+
+
+_register_from_a2i()

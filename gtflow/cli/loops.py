@@ -1,0 +1,259 @@
+"""``gtflow loops``: A2I human loops on the configured backend (local by default).
+
+    gtflow loops create-flow NAME --output s3://bucket/a2i-results [--template object-detection-review]
+                             [--title T --description D --task-count N]
+                             [--role-arn ARN --workteam-arn ARN]          (aws)
+    gtflow loops start PREDICTIONS --flow NAME --class-map FILE [--policy FILE]
+                       [--threshold F] [--max-loops N] [--audit-fraction F --audit-seed S]
+                       [--box-min-score F] [--decisions OUT.jsonl] [--dry-run] [--json]
+    gtflow loops status --flow NAME [--status Completed] [--list] [--json]
+    gtflow loops collect --flow NAME [--since ISO-TIME] [-o OUT.jsonl]
+                         [--manifest OUT --label-attribute NAME --class-map FILE]
+
+PREDICTIONS is JSON Lines: ``{"source-ref": "s3://...", "prediction": [[class_id, score, xmin,
+ymin, xmax, ymax], ...], "image_size"?: [{"width": W, "height": H}]}`` (the built-in Object
+Detection algorithm's answer plus the image). Without ``image_size`` the image is read from the
+store to measure it. ``gtflow manifest from-a2i`` (defined here, registered in the manifest
+group) converts A2I outputs to an object-detection augmented manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import Counter
+from typing import Any
+
+import click
+
+from gtflow.cli import err_console, pass_config
+from gtflow.config import GtflowConfig
+
+__all__ = ["command", "from_a2i_command"]
+
+
+def _backend(config: GtflowConfig) -> Any:
+    from gtflow.backends import open_backend
+
+    return open_backend(config)
+
+
+def _since(value: str | None) -> _dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--since") from None
+    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+
+
+@click.group("loops")
+def command() -> None:
+    """A2I human loops: create flows, route predictions to people, collect their answers."""
+
+
+# -- create-flow -----------------------------------------------------------------------------
+@command.command("create-flow")
+@click.argument("name")
+@click.option("--output", "output_path", required=True, metavar="S3URI", help="S3OutputPath for output.json files.")
+@click.option("--template", default="object-detection-review", show_default=True, help="Bundled template name.")
+@click.option("--template-file", type=click.Path(exists=True, dir_okay=False), default=None, help="Your own Liquid template instead.")
+@click.option("--ui-name", default=None, help="Human task UI name [default: NAME-ui].")
+@click.option("--title", default="Review the model's boxes", show_default=True)
+@click.option("--description", default="Correct, add or remove bounding boxes so each object has one box.", show_default=True)
+@click.option("--task-count", type=click.IntRange(1, 3), default=1, show_default=True, help="Workers per loop.")
+@click.option("--time-limit", type=click.IntRange(min=30), default=None, help="TaskTimeLimitInSeconds.")
+@click.option("--role-arn", default=None, help="Flow definition role (aws).")
+@click.option("--workteam-arn", default=None, help="Work team (aws).")
+@pass_config
+def create_flow(
+    config: GtflowConfig, name: str, output_path: str, template: str, template_file: str | None,
+    ui_name: str | None, title: str, description: str, task_count: int, time_limit: int | None,
+    role_arn: str | None, workteam_arn: str | None,
+) -> None:
+    """Create (or find, unchanged) a human task UI and a flow definition NAME."""
+    from pathlib import Path
+
+    from gtflow.a2i import FlowDefinition, HumanTaskUi
+
+    loops = _backend(config).human_loops
+    ui_name = ui_name or f"{name}-ui"
+    ui = (
+        HumanTaskUi(ui_name, Path(template_file).read_text(encoding="utf-8"))
+        if template_file else HumanTaskUi.bundled(ui_name, template)
+    )
+    ui_arn = loops.create_human_task_ui(ui)
+    fd = FlowDefinition(
+        name=name, output_path=output_path, human_task_ui_arn=ui_arn, task_title=title,
+        task_description=description, role_arn=role_arn, workteam_arn=workteam_arn,
+        task_count=task_count, task_time_limit_seconds=time_limit,
+    )
+    arn = loops.create_flow_definition(fd)
+    click.echo(arn)
+
+
+# -- start -----------------------------------------------------------------------------------
+@command.command("start")
+@click.argument("predictions", metavar="PREDICTIONS")
+@click.option("--flow", required=True, help="Flow definition name.")
+@click.option("--class-map", "class_map_path", required=True, type=click.Path(exists=True, dir_okay=False), help='{"0": "name", ...} or ["name", ...].')
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), default=None, help="Routing policy or per-class threshold file (JSON/YAML).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Global threshold on the top score [policy or 0.5].")
+@click.option("--max-loops", type=click.IntRange(min=0), default=None, help="Cap on loops started in this run.")
+@click.option("--audit-fraction", type=click.FloatRange(0, 1), default=None, help="Also route this fraction of confident predictions.")
+@click.option("--audit-seed", default=None, help="Seed of the audit sample.")
+@click.option("--box-min-score", type=click.FloatRange(0, 1), default=None, help="Draw only boxes at or above this score [policy min_score].")
+@click.option("--header", default=None, help="Header text shown to reviewers.")
+@click.option("--decisions", "decisions_out", default=None, metavar="OUT", help="Write every decision as JSON Lines.")
+@click.option("--dry-run", is_flag=True, help="Decide, but start nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_config
+def start(
+    config: GtflowConfig, predictions: str, flow: str, class_map_path: str, policy_path: str | None,
+    threshold: float | None, max_loops: int | None, audit_fraction: float | None, audit_seed: str | None,
+    box_min_score: float | None, header: str | None, decisions_out: str | None, dry_run: bool, as_json: bool,
+) -> None:
+    """Route PREDICTIONS (JSON Lines) and start a human loop for each routed one.
+
+    Reruns are safe: loop names derive from the flow and a hash of the input, and loops the
+    flow already has are not started again.
+    """
+    from gtflow.a2i.workflow import read_predictions, start_for_predictions
+    from gtflow.manifest import read_manifest, write_manifest
+    from gtflow.routing import RoutingPolicy, load_class_map, load_policy
+
+    backend = _backend(config)
+    class_map = load_class_map(class_map_path)
+    policy = load_policy(policy_path) if policy_path else RoutingPolicy()
+    policy = policy.with_(threshold=threshold, max_loops=max_loops, audit_fraction=audit_fraction, audit_seed=audit_seed)
+    store = backend.store
+    records = ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None))
+    routed = start_for_predictions(
+        backend.human_loops, flow, read_predictions(records), policy, class_map,
+        store=store, box_min_score=box_min_score, header=header, dry_run=dry_run,
+    )
+    if decisions_out:
+        write_manifest(decisions_out, [r.to_dict() for r in routed], store=store if decisions_out.startswith("s3://") else None)
+    reasons = Counter(r.decision.reason for r in routed)
+    started = sum(1 for r in routed if r.start is not None and r.start.started)
+    existing = sum(1 for r in routed if r.start is not None and not r.start.started)
+    summary = {
+        "predictions": len(routed), "routed": sum(r.decision.routed for r in routed),
+        "started": started, "alreadyStarted": existing, "dryRun": dry_run, "reasons": dict(sorted(reasons.items())),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"{summary['predictions']} predictions, {summary['routed']} routed, {started} loops started, "
+            f"{existing} already started" + (" (dry run)" if dry_run else "")
+        )
+        for reason, n in sorted(reasons.items()):
+            click.echo(f"  {reason}: {n}")
+
+
+# -- status ----------------------------------------------------------------------------------
+@command.command("status")
+@click.option("--flow", required=True, help="Flow definition name.")
+@click.option("--status", "status_filter", type=click.Choice(["InProgress", "Completed", "Stopped", "Stopping", "Failed"]), default=None)
+@click.option("--list", "show_list", is_flag=True, help="List the loops, not only the counts.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_config
+def status(config: GtflowConfig, flow: str, status_filter: str | None, show_list: bool, as_json: bool) -> None:
+    """Count (and list) the human loops of a flow by status."""
+    loops = list(_backend(config).human_loops.list(flow, status=status_filter))
+    counts = Counter(loop.status for loop in loops)
+    if as_json:
+        doc: dict[str, Any] = {"flow": flow, "counts": dict(sorted(counts.items())), "total": len(loops)}
+        if show_list:
+            doc["loops"] = [loop.to_dict() for loop in loops]
+        click.echo(json.dumps(doc))
+        return
+    click.echo(f"{flow}: {len(loops)} loops" + "".join(f", {n} {s}" for s, n in sorted(counts.items())))
+    if show_list:
+        for loop in loops:
+            click.echo(f"{loop.name}\t{loop.status}\t{loop.creation_time.isoformat()}")
+
+
+# -- collect ---------------------------------------------------------------------------------
+@command.command("collect")
+@click.option("--flow", required=True, help="Flow definition name.")
+@click.option("--since", default=None, metavar="TIME", help="Only answers written at or after this ISO 8601 time.")
+@click.option("--output", "-o", default=None, metavar="OUT", help="Write each output.json as one JSON line.")
+@click.option("--manifest", "manifest_out", default=None, metavar="OUT", help="Also write an object-detection augmented manifest.")
+@click.option("--label-attribute", default=None, help="Label attribute of --manifest.")
+@click.option("--class-map", "class_map_path", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent reads.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_config
+def collect(
+    config: GtflowConfig, flow: str, since: str | None, output: str | None, manifest_out: str | None,
+    label_attribute: str | None, class_map_path: str | None, workers: int, as_json: bool,
+) -> None:
+    """Read the answers of a flow's completed loops (all workers' answers kept)."""
+    from gtflow.a2i.convert import ConversionReport, convert_outputs
+    from gtflow.errors import GtflowError
+    from gtflow.manifest import write_manifest
+    from gtflow.routing import load_class_map
+
+    if manifest_out and not (label_attribute and class_map_path):
+        raise click.UsageError("--manifest needs --label-attribute and --class-map")
+    backend = _backend(config)
+    errors: list[GtflowError] = []
+    outputs = backend.human_loops.collect(flow, since=_since(since), max_workers=workers, errors=errors)
+    outputs.sort(key=lambda c: c.uri)
+
+    def store_if(dest: str) -> Any:
+        return backend.store if dest.startswith("s3://") else None
+
+    if output:
+        write_manifest(output, [c.output.to_dict() for c in outputs], store=store_if(output))
+    report = ConversionReport()
+    if manifest_out:
+        lines = list(convert_outputs(outputs, load_class_map(class_map_path), label_attribute, report=report))  # type: ignore[arg-type]
+        write_manifest(manifest_out, lines, store=store_if(manifest_out))
+    answers = sum(len(c.output.human_answers) for c in outputs)
+    summary = {"loops": len(outputs), "answers": answers, "unreadable": len(errors), "manifest": report.to_dict() if manifest_out else None}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"{len(outputs)} loops with {answers} answers collected" + (f", {len(errors)} unreadable" if errors else ""))
+        if manifest_out:
+            click.echo(f"manifest: {report.lines} lines ({report.empty} without boxes), {len(report.skipped)} loops skipped")
+    for e in (errors + report.skipped)[:20]:
+        err_console().print(f"[yellow]skipped:[/] {e}", highlight=False)
+
+
+# -- manifest from-a2i (registered in gtflow/cli/manifest.py) --------------------------------
+@click.command("from-a2i")
+@click.argument("src")
+@click.option("--output", "-o", required=True, metavar="OUT", help="Manifest path or s3:// URI.")
+@click.option("--label-attribute", required=True, help="Label attribute name (no '_' or '.').")
+@click.option("--class-map", "class_map_path", required=True, type=click.Path(exists=True, dir_okay=False), help='{"0": "name", ...} or ["name", ...].')
+@click.option("--worker", type=click.Choice(["first", "last"]), default="first", show_default=True, help="Whose answer when several workers answered.")
+@click.option("--skip-empty", is_flag=True, help="Leave out images answered with no box.")
+@click.option("--strict", is_flag=True, help="Fail on the first output that cannot be converted.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_config
+def from_a2i_command(
+    config: GtflowConfig, src: str, output: str, label_attribute: str, class_map_path: str,
+    worker: str, skip_empty: bool, strict: bool, as_json: bool,
+) -> None:
+    """Turn a prefix or folder of A2I output.json files into an object-detection augmented manifest."""
+    from gtflow.a2i.convert import from_a2i
+
+    store = _backend(config).store if (src.startswith("s3://") or output.startswith("s3://")) else None
+    report = from_a2i(
+        src, output, label_attribute=label_attribute, class_map=class_map_path, store=store,
+        worker=worker, skip_empty=skip_empty, strict=strict,
+    )
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        err_console().print(
+            f"wrote {report.lines:,} lines to {output} ({report.empty:,} without boxes, "
+            f"{len(report.skipped):,} outputs skipped)", highlight=False,
+        )
+        for e in report.skipped[:20]:
+            err_console().print(f"[yellow]skipped:[/] {e}", highlight=False)
