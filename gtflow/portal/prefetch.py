@@ -1,0 +1,67 @@
+"""Which task a worker will most likely get next, without taking it.
+
+:meth:`TaskQueue.next_task` records acceptance (the clock of ``timeSpentInSeconds``), so
+the portal cannot call it just to prefetch. :func:`peek_next` asks the same question on a
+read-only connection and records nothing. It is a hint for the browser cache only: if it
+guesses wrong, the worker simply gets the task ``next_task`` picks.
+
+The queries mirror ``TaskQueue.next_task``; a schema the hint does not understand yields
+None rather than an error.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+from gtflow.logs import get_logger
+from gtflow.tasks import TaskQueue
+
+__all__ = ["peek_next"]
+
+log = get_logger(__name__)
+_local = threading.local()
+
+
+def _ro(queue: TaskQueue) -> sqlite3.Connection:
+    conns: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
+    _local.conns = conns
+    key = str(queue.db_path)
+    conn = conns.get(key)
+    if conn is None:
+        conn = sqlite3.connect(f"file:{queue.db_path}?mode=ro", uri=True, timeout=5, isolation_level=None)
+        conns[key] = conn
+    return conn
+
+
+def peek_next(queue: TaskQueue, name: str, worker_id: str, *, exclude: Sequence[str] = ()) -> str | None:
+    """The task id ``next_task(name, worker_id, exclude=exclude)`` would likely return."""
+    try:
+        info = queue.queue(name)
+        cutoff = (queue.clock() - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
+        excl = list(exclude)
+        ex_sql = f" AND t.task_id NOT IN ({','.join('?' * len(excl))})" if excl else ""
+        db = _ro(queue)
+        row = db.execute(
+            "SELECT t.task_id FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
+            "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
+            "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
+            f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
+            [name, worker_id, cutoff, *excl],
+        ).fetchone()
+        if row is None:
+            row = db.execute(
+                "SELECT t.task_id FROM tasks t WHERE t.queue=? AND t.status='pending' "
+                "AND t.n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue "
+                "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
+                "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
+                "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
+                f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
+                [name, cutoff, info.workers_per_task, worker_id, *excl],
+            ).fetchone()
+    except sqlite3.Error as exc:
+        log.debug("prefetch hint unavailable: %s", type(exc).__name__)
+        return None
+    return None if row is None else str(row[0])

@@ -1,0 +1,139 @@
+"""Sessions, CSRF, security headers and the bind-address rule of the local portal.
+
+A worker signs in with their token (:meth:`gtflow.tasks.TaskQueue.authenticate`, constant
+time); the portal then sets a session cookie ``HttpOnly; SameSite=Strict`` whose value is
+signed with the portal's own secret (``<root>/.gtflow/portal-session.key``). The session
+carries a random nonce from which the per-session CSRF token is derived, so nothing is kept
+in memory and a restart keeps workers signed in.
+
+    >>> s = SessionCodec(b"k" * 32)
+    >>> value = s.issue("alice", now=1000.0)
+    >>> s.read(value, now=1001.0).worker_id
+    'alice'
+    >>> s.read(value + "x", now=1001.0) is None
+    True
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+__all__ = [
+    "Session",
+    "SessionCodec",
+    "SESSION_COOKIE",
+    "CSRF_HEADER",
+    "SESSION_SECONDS",
+    "security_headers",
+    "is_loopback",
+    "LOOPBACK_HOSTS",
+]
+
+SESSION_COOKIE = "gtflow_session"
+CSRF_HEADER = "x-csrf-token"
+#: How long a sign-in lasts (a working day).
+SESSION_SECONDS = 12 * 3600
+#: Host names a loopback-bound portal answers to (DNS-rebinding guard); ``testserver`` is
+#: the host Starlette's TestClient sends.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
+
+#: Only the portal itself: scripts from /static, inline styles (templates use style=""),
+#: images from the portal or data:/blob: (canvas), no framing, no plugins, forms to self.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def security_headers() -> list[tuple[bytes, bytes]]:
+    """Headers every portal response carries."""
+    return [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("0.0.0.0"), is_loopback("localhost")
+    (True, False, True)
+    """
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Session:
+    worker_id: str
+    issued_at: float
+    nonce: str
+
+
+@dataclass(frozen=True)
+class SessionCodec:
+    """Issues and checks signed session cookie values; derives CSRF tokens."""
+
+    secret: bytes
+    max_age: int = SESSION_SECONDS
+
+    def _mac(self, purpose: str, payload: str) -> str:
+        return hmac.new(self.secret, f"{purpose}\n{payload}".encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, worker_id: str, *, now: float | None = None) -> str:
+        """A cookie value for ``worker_id`` signed now."""
+        body = json.dumps(
+            {"w": worker_id, "i": int(time.time() if now is None else now), "n": secrets.token_urlsafe(16)},
+            separators=(",", ":"),
+        )
+        payload = _b64(body.encode())
+        return f"{payload}.{self._mac('session', payload)}"
+
+    def read(self, value: str | None, *, now: float | None = None) -> Session | None:
+        """The session in a cookie value, or None if it is missing, forged or expired."""
+        if not value or value.count(".") != 1:
+            return None
+        payload, mac = value.split(".")
+        if not hmac.compare_digest(self._mac("session", payload), mac):
+            return None
+        try:
+            data = json.loads(_unb64(payload))
+            session = Session(str(data["w"]), float(data["i"]), str(data["n"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        t = time.time() if now is None else now
+        if not session.issued_at - 60 <= t <= session.issued_at + self.max_age:
+            return None
+        return session
+
+    def csrf_token(self, session: Session) -> str:
+        """The per-session CSRF token pages embed and POSTs echo in ``X-CSRF-Token``."""
+        return self._mac("csrf", session.nonce)[:40]
+
+    def check_csrf(self, session: Session, token: str | None) -> bool:
+        return hmac.compare_digest(self.csrf_token(session), token or "")
