@@ -212,7 +212,7 @@ def detect(model: Any, images: Sequence[Any], size: int, *, score_threshold: flo
         labels = out["labels"].cpu().tolist()
         rows = [
             [float(lab - 1), float(sc), *[float(v) for v in box]]
-            for box, sc, lab in zip(boxes, scores, labels)
+            for box, sc, lab in zip(boxes, scores, labels, strict=False)
             if sc >= score_threshold and lab >= 1
         ]
         result.append(rows)

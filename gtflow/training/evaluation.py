@@ -199,7 +199,7 @@ def evaluate_detections(
     if len(ground_truth) != len(detections):
         raise UsageError("one detection list per ground-truth image is needed")
     pix: list[list[tuple[int, float, float, float, float, float]]] = []
-    for g, rows in zip(ground_truth, detections):
+    for g, rows in zip(ground_truth, detections, strict=False):
         img = []
         for row in rows:
             c, s, x1, y1, x2, y2 = (float(v) for v in row[:6])

@@ -167,7 +167,7 @@ def _load_samples(torch: Any, store: ObjectStore, recs: Sequence[DetectionRecord
 
 def _batch(torch: Any, samples: Sequence[_Sample], device: Any, size: int, flips: Sequence[bool]) -> tuple[list[Any], list[dict[str, Any]]]:
     images, targets = [], []
-    for s, flip in zip(samples, flips):
+    for s, flip in zip(samples, flips, strict=False):
         img, boxes = s.image, s.boxes
         if flip:
             img = img.flip(-1)
@@ -213,7 +213,13 @@ def _mean_loss(torch: Any, model: Any, samples: Sequence[_Sample], device: Any, 
 
 
 def _progress(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled,

@@ -82,7 +82,7 @@ def dumps_manifest(records: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _own_lint(text: str, label_attribute: str, num_classes: int | None, path: str | None) -> None:
-    """The checks training needs, used until/unless ``gtflow.manifest`` is importable."""
+    """Every line parses as a detection record (what the trainer will read)."""
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -104,22 +104,23 @@ def validate_detection_manifest(
 ) -> None:
     """Raise ManifestError unless ``text`` is a valid object-detection augmented manifest.
 
-    Uses the project's manifest lint (``gtflow.manifest.validate_manifest``) when it is
-    importable, plus the per-line label checks training relies on.
+    Runs the project's object-detection lint (``gtflow.manifest.validate_manifest`` with
+    ``task="object-detection"``: GT limits, boxes inside the image, class ids below
+    ``num_classes``), plus the per-line label parsing training relies on.
     """
+    import io
+
+    from gtflow.manifest import validate_manifest
+
+    report = validate_manifest(io.BytesIO(text.encode("utf-8")), task="object-detection",
+                               label_attribute=label_attribute, num_classes=num_classes,
+                               empty_policy="warn")
+    errors = report.errors
+    if errors:
+        first = errors[0]
+        more = f" (and {report.error_count - 1} more)" if report.error_count > 1 else ""
+        raise ManifestError(f"{first.message}{more}", path=path, line=first.line, field=first.field or None)
     _own_lint(text, label_attribute, num_classes, path)
-    try:
-        from gtflow.manifest import validate_manifest  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    report = validate_manifest(text, task="object-detection", label_attribute=label_attribute,
-                               num_classes=num_classes)
-    problems = getattr(report, "errors", None)
-    if problems:
-        first = problems[0]
-        line = getattr(first, "line", None)
-        msg = getattr(first, "message", str(first))
-        raise ManifestError(f"{len(problems)} problem(s); first: {msg}", path=path, line=line)
 
 
 def write_manifest(
