@@ -13,7 +13,8 @@ field path, e.g. ``annotations[2].annotationData.content``).
 Modules: :mod:`gtflow.wire.a2i` (output.json, EventBridge event, Start/DescribeHumanLoop,
 activation conditions), :mod:`gtflow.wire.gt_lambda` (pre/post-annotation events and responses,
 consolidation request/response files, worker-response files), :mod:`gtflow.wire.crowd` (outputs
-of the crowd HTML elements and a submission checker),
+of the crowd HTML elements and a submission checker), :mod:`gtflow.wire.od` (Object Detection
+endpoint responses),
 :mod:`gtflow.wire.output` (output-manifest labels and ``-metadata``), :mod:`gtflow.wire.worker`
 (one worker's answer).
 """
@@ -69,6 +70,13 @@ from gtflow.wire.gt_lambda import (
     WorkerAnswer,
     WorkerResponse,
     job_name_from_arn,
+)
+from gtflow.wire.od import (
+    AnnotatedDetection,
+    AnnotatedDetectionResponse,
+    DetectionResponse,
+    Prediction,
+    parse_endpoint_response,
 )
 from gtflow.wire.output import (
     BoundingBoxAnnotation,
@@ -152,6 +160,12 @@ __all__ = [
     "parse_form_output",
     "form_to_dict",
     "unwrap_docs_sample",
+    # Object Detection endpoint responses
+    "Prediction",
+    "DetectionResponse",
+    "AnnotatedDetection",
+    "AnnotatedDetectionResponse",
+    "parse_endpoint_response",
     # output manifest
     "BoundingBoxAnnotation",
     "ImageSize",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gtflow.wire import a2i, crowd, gt_lambda, output
+from gtflow.wire import a2i, crowd, gt_lambda, od, output
 
 EVENTS = Path(__file__).parent
 
@@ -66,6 +66,8 @@ ROUNDTRIP: dict[str, Callable[[Any], Any]] = {
     "post_annotation_payload_semseg.json": _value(gt_lambda.ConsolidationRequest),
     "recipe_post_annotation_payload_bbox.json": _value(gt_lambda.ConsolidationRequest),
     "recipe_post_annotation_response_passthrough.json": _value(gt_lambda.ConsolidationResponse),
+    "od_endpoint_response_docs.json": _value(od.DetectionResponse),
+    "od_endpoint_response_annotation_docs.json": _value(od.AnnotatedDetectionResponse),
     "gt_output_manifest_bbox_docs.json": roundtrip_manifest_line,
     "gt_output_manifest_bbox_adjustment_docs.json": roundtrip_manifest_line,
     "gt_output_manifest_image_classification_docs.json": roundtrip_manifest_line,
@@ -244,3 +246,36 @@ def test_payload_answers_are_valid_crowd_outputs(name: str) -> None:
             parsed = crowd.parse_form_output(answer, elements, strict=True)
             assert all(not isinstance(v, dict) for v in parsed.values())
             assert same(crowd.form_to_dict(parsed), answer)
+
+
+def test_od_endpoint_samples() -> None:
+    raw = (EVENTS / "od_endpoint_response_docs.json").read_bytes()
+    r = od.parse_endpoint_response(raw)
+    assert isinstance(r, od.DetectionResponse) and len(r.predictions) == 5
+    assert r.predictions[0].class_index == 4 and r.top_score == pytest.approx(0.8641945540904998)
+    boxes = r.to_initial_value([f"c{i}" for i in range(10)], width=500, height=400, threshold=0.5)
+    assert [b["label"] for b in boxes] == ["c4", "c0"]
+    assert r.scores(0.5) == sorted(r.scores(0.5), reverse=True)
+    for b in boxes:
+        assert b["left"] + b["width"] <= 500 and b["top"] + b["height"] <= 400
+    a = od.parse_endpoint_response(
+        (EVENTS / "od_endpoint_response_annotation_docs.json").read_text()
+    )
+    assert isinstance(a, od.AnnotatedDetectionResponse)
+    assert a.image_size[0].width == 500 and a.annotations[2].class_id == 1
+
+
+def test_every_shared_sample_is_covered() -> None:
+    """The 48 payload/manifest samples of ../shared/contracts/samples/ are all tested above."""
+    covered = (
+        set(ROUNDTRIP)
+        | set(CROWD)
+        | {
+            "od_augmented_manifest_docs.jsonl",  # test_od_augmented_manifest_lines_roundtrip
+            "a2i_activation_conditions_json_schema_docs.json",  # a JSON Schema, checked against the parser
+        }
+    )
+    assert len(covered) == 48
+    for name in covered:
+        assert (EVENTS / name).exists(), name
+        assert (EVENTS / (name.rsplit(".", 1)[0] + ".source.txt")).exists(), name
