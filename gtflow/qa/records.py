@@ -159,17 +159,21 @@ def parse_verdicts(text: str, *, name: str = "<verdicts>") -> Iterator[Verdict]:
         ['cat']
     """
     if _is_csv(name, text[:200]):
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"image", "label", "confidence"} - set(reader.fieldnames or ())
-        if missing:
-            raise VerdictError(f"CSV header lacks {sorted(missing)}", path=name, line=1)
-        for row in reader:
-            try:
-                yield Verdict.from_dict({k: v for k, v in row.items() if k is not None})
-            except VerdictError as exc:
-                raise exc.at(path=name, line=reader.line_num) from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            missing = {"image", "label", "confidence"} - set(reader.fieldnames or ())
+            if missing:
+                raise VerdictError(f"CSV header lacks {sorted(missing)}", path=name, line=1)
+            for row in reader:
+                try:
+                    yield Verdict.from_dict({k: v for k, v in row.items() if k is not None})
+                except VerdictError as exc:
+                    raise exc.at(path=name, line=reader.line_num) from None
+        except csv.Error as exc:
+            raise VerdictError(f"not valid CSV: {exc}", path=name, line=reader.line_num) from exc
         return
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # split on \n only: JSON strings may hold U+2028 and other characters splitlines() splits on
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -212,7 +216,7 @@ def write_verdicts_jsonl(verdicts: Iterable[Verdict]) -> str:
 def write_verdicts_csv(verdicts: Iterable[Verdict]) -> str:
     """CSV text with the columns image,label,confidence,confirmed,disconfirmed,workers."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf)  # RFC 4180 \r\n: fields holding \r or \n get quoted
     w.writerow(CSV_COLUMNS)
     for v in verdicts:
         w.writerow([v.image, v.label, v.confidence, v.confirmed, v.disconfirmed,

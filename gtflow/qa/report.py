@@ -69,7 +69,7 @@ def to_markdown(analysis: Analysis) -> str:
 def to_csv(analysis: Analysis) -> str:
     """CSV with numeric cells (accuracy as a fraction 0..1)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf)  # RFC 4180 \r\n: fields holding \r or \n get quoted
     w.writerow(["class", "bucket", "total", "confirmed", "disconfirmed", "split", "correct", "accuracy", "mean_confidence"])
 
     def emit(cls: str, bucket: str, s: Stats) -> None:
