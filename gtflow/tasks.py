@@ -58,6 +58,7 @@ log = get_logger(__name__)
 _BUILTIN_HOOKS = {
     "human-loop": "gtflow.a2i.local:on_task_complete",
     "labeling-job": "gtflow.labeling.local:on_task_complete",
+    "moderation": "gtflow.moderation.screening:on_task_complete",
 }
 
 CompletionHook = Callable[["TaskQueue", "QueueInfo", "Task", "list[Answer]"], None]

@@ -1,0 +1,297 @@
+"""Bulk screening of a training set: every image checked before it can reach training.
+
+``screen()`` lists the images under a prefix, moderates them concurrently (with retries and
+progress), and records one decision per image in a ledger in the store
+(``<out>/decisions/<hash>.json``, written once). Unsafe images are flagged, or moved aside to a
+quarantine prefix; uncertain ones go to human review (the local portal with the bundled
+``moderation-review`` template, or Rekognition's built-in A2I loop on AWS); safe ones are
+listed in a clean manifest for training. A rerun skips every image already decided and picks up
+reviews completed since.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from gtflow.errors import GtflowError, ObjectNotFoundError
+from gtflow.logs import get_logger
+from gtflow.moderation.image import CategoryPolicy, ImageModeration, ImageModerator, ModerationLabel
+from gtflow.store.base import ObjectStore
+from gtflow.uris import S3Uri
+
+__all__ = ["ScreenReport", "screen", "ledger_uri", "read_decisions", "LocalReview", "on_task_complete", "REVIEW_OWNER"]
+
+log = get_logger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+REVIEW_OWNER = "moderation"
+_FINAL = ("safe", "unsafe")
+
+
+def ledger_uri(out_prefix: str, image: str) -> str:
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return str(S3Uri.parse(out_prefix).join("decisions", digest[:2], f"{digest}.json"))
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _read(store: ObjectStore, uri: str) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(store.get_bytes(uri)))
+    except ObjectNotFoundError:
+        return None
+
+
+def _write(store: ObjectStore, uri: str, record: Mapping[str, Any]) -> None:
+    store.put_text(uri, json.dumps(record, indent=1, ensure_ascii=False), content_type="application/json")
+
+
+def read_decisions(store: ObjectStore, out_prefix: str) -> list[dict[str, Any]]:
+    """Every decision in the ledger, in image order."""
+    prefix = str(S3Uri.parse(out_prefix).join("decisions")) + "/"
+    records = [json.loads(store.get_bytes(o.uri)) for o in store.list(prefix) if o.uri.endswith(".json")]
+    return sorted(records, key=lambda r: r["image"])
+
+
+class LocalReview:
+    """Uncertain images become tasks in the local portal (bundled ``moderation-review`` template)."""
+
+    def __init__(self, queue: Any, out_prefix: str, *, workers_per_task: int = 1, name: str | None = None) -> None:
+        from gtflow.ui import load_bundled
+
+        self.queue = queue
+        self.name = name or "moderation-" + hashlib.sha256(out_prefix.encode()).hexdigest()[:10]
+        queue.register_queue(
+            self.name, owner=REVIEW_OWNER, template=load_bundled("moderation-review"),
+            title="Moderation review", description="Confirm or reject each detected moderation label",
+            workers_per_task=workers_per_task, meta={"out_prefix": out_prefix},
+        )
+
+    def submit(self, result: ImageModeration) -> str:
+        task_id = hashlib.sha256(result.image.encode()).hexdigest()[:32]
+        self.queue.add_task(self.name, task_id, {
+            "taskObject": result.image,
+            "moderationLabels": [{"name": lab.name, "parentName": lab.parent_name, "confidence": lab.confidence}
+                                 for lab in result.labels],
+            "header": "Does this image show the content named by each label?",
+        })
+        return f"{self.name}/{task_id}"
+
+
+def review_verdicts(labels: list[Mapping[str, Any]], answers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per-label confirm/reject counts from moderation-review answers, and the human decision."""
+    per: dict[str, dict[str, int]] = {lab["name"]: {"confirmed": 0, "rejected": 0} for lab in labels}
+    notes = []
+    for answer in answers:
+        for i, lab in enumerate(labels):
+            choice = answer.get(f"label-{i}") or {}
+            if choice.get("confirm") is True:
+                per[lab["name"]]["confirmed"] += 1
+            elif choice.get("reject") is True:
+                per[lab["name"]]["rejected"] += 1
+        if str(answer.get("note", "")).strip():
+            notes.append(str(answer["note"]).strip())
+    unsafe = any(v["confirmed"] > v["rejected"] for v in per.values())
+    return {"action": "unsafe" if unsafe else "safe", "verdicts": per, "notes": notes}
+
+
+def on_task_complete(queue: Any, info: Any, task: Any, answers: list[Any]) -> None:
+    """TaskQueue completion hook: a person decided; record it in the screening ledger."""
+    out_prefix = info.meta["out_prefix"]
+    image = task.task_input["taskObject"]
+    uri = ledger_uri(out_prefix, image)
+    record = _read(queue.store, uri) or {"image": image}
+    human = review_verdicts(list(task.task_input["moderationLabels"]), [a.answer for a in answers])
+    record.update({
+        "action": human["action"], "decidedBy": "human", "review": {**human, "workers": [a.worker_id for a in answers]},
+        "decidedAt": _now(),
+    })
+    _write(queue.store, uri, record)
+
+
+@dataclass
+class ScreenReport:
+    images: int = 0
+    skipped: int = 0  # already decided by an earlier run
+    safe: int = 0
+    unsafe: int = 0
+    review: int = 0
+    errors: int = 0
+    moved: int = 0
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    pending_review: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    clean_manifest: str = ""
+    report_uri: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _moderate_with_retry(moderator: ImageModerator, image: str, retries: int, sleep: Callable[[float], None]) -> ImageModeration:
+    for attempt in range(retries + 1):
+        try:
+            return moderator.moderate(image)
+        except GtflowError:
+            raise
+        except Exception:
+            if attempt == retries:
+                raise
+            sleep(min(0.2 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+def screen(
+    store: ObjectStore,
+    prefix: str,
+    moderator: ImageModerator,
+    *,
+    out_prefix: str,
+    policy: CategoryPolicy | None = None,
+    review: LocalReview | None = None,
+    quarantine_prefix: str | None = None,
+    workers: int = 8,
+    retries: int = 2,
+    progress: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ScreenReport:
+    """Screen every image under ``prefix``; see the module docstring. Safe to rerun."""
+    policy = policy or CategoryPolicy()
+    t0 = time.perf_counter()
+    report = ScreenReport()
+    images = [o.uri for o in store.list(prefix) if o.uri.lower().endswith(IMAGE_EXTENSIONS)]
+    report.images = len(images)
+    todo = []
+    for image in images:
+        rec = _read(store, ledger_uri(out_prefix, image))
+        if rec is not None and rec.get("action") in _FINAL + ("review",):
+            report.skipped += 1
+        else:
+            todo.append(image)
+
+    def decide(image: str) -> dict[str, Any]:
+        result = _moderate_with_retry(moderator, image, retries, sleep)
+        decision = policy.decide(result.labels)
+        record: dict[str, Any] = {
+            "image": image, "action": decision.action, "decidedBy": "model",
+            "labels": [lab.to_dict() for lab in result.labels], "reasons": list(decision.reasons),
+            "modelVersion": result.model_version, "decidedAt": _now(),
+        }
+        if decision.action == "review":
+            if result.human_loop_arn:
+                record["humanLoopArn"] = result.human_loop_arn
+            elif review is not None:
+                record["reviewTask"] = review.submit(result)
+        _write(store, ledger_uri(out_prefix, image), record)
+        return record
+
+    bar = _progress(progress, len(todo))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(decide, image): image for image in todo}
+        for fut in as_completed(futures):
+            image = futures[fut]
+            try:
+                fut.result()
+            except Exception as exc:  # recorded, retried by the next run
+                report.errors += 1
+                report.failed.append({"image": image, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                log.warning("moderation failed for one image (%s)", type(exc).__name__)
+            bar(1)
+    bar(None)
+
+    # Tally from the ledger (so human decisions made since the last run count), move unsafe aside.
+    # The ledger, not the listing, is the whole truth: images moved aside by an earlier run
+    # are still in the report.
+    clean = []
+    ledger = read_decisions(store, out_prefix)
+    report.images = len({r["image"] for r in ledger} | set(images))
+    for rec in ledger:
+        image = rec["image"]
+        action = rec["action"]
+        if action == "safe":
+            report.safe += 1
+            clean.append({"source-ref": image})
+        elif action == "unsafe":
+            report.unsafe += 1
+            report.removed.append({"image": image, "decidedBy": rec.get("decidedBy"),
+                                   "reasons": rec.get("reasons") or rec.get("review", {}).get("verdicts")})
+            if quarantine_prefix and not rec.get("movedTo"):
+                rec["movedTo"] = _move(store, image, prefix, quarantine_prefix)
+                _write(store, ledger_uri(out_prefix, image), rec)
+                report.moved += 1
+        elif action == "review":
+            report.review += 1
+            report.pending_review.append(image)
+
+    report.clean_manifest = str(S3Uri.parse(out_prefix).join("clean.manifest"))
+    store.put_text(report.clean_manifest, "".join(json.dumps(r) + "\n" for r in clean), content_type="application/jsonlines")
+    report.seconds = round(time.perf_counter() - t0, 3)
+    report.report_uri = str(S3Uri.parse(out_prefix).join("report.json"))
+    _write(store, report.report_uri, report.to_dict())
+    store.put_text(str(S3Uri.parse(out_prefix).join("report.md")), to_markdown(report), content_type="text/markdown")
+    log.info("screened %d images: %d safe, %d unsafe, %d review, %d errors, %d skipped",
+             report.images, report.safe, report.unsafe, report.review, report.errors, report.skipped)
+    return report
+
+
+def _move(store: ObjectStore, image: str, prefix: str, quarantine_prefix: str) -> str:
+    rel = image[len(prefix):].lstrip("/") if image.startswith(prefix) else S3Uri.parse(image).key
+    dest = str(S3Uri.parse(quarantine_prefix).join(rel))
+    if not store.exists(dest):
+        store.put_bytes(dest, store.get_bytes(image))
+    store.delete(image)
+    return dest
+
+
+def _progress(enabled: bool, total: int) -> Callable[[int | None], None]:
+    if not enabled or total == 0:
+        return lambda n: None
+    from rich.progress import Progress
+
+    prog = Progress(transient=True)
+    prog.start()
+    task = prog.add_task("screening", total=total)
+
+    def step(n: int | None) -> None:
+        if n is None:
+            prog.stop()
+        else:
+            prog.advance(task, n)
+
+    return step
+
+
+def to_markdown(report: ScreenReport) -> str:
+    lines = [
+        "# Screening report", "",
+        f"{report.images} images: {report.safe} safe, {report.unsafe} unsafe, {report.review} awaiting review, "
+        f"{report.errors} errors ({report.skipped} decided by an earlier run).", "",
+        "## Removed", "", "| image | decided by | why |", "|---|---|---|",
+    ]
+    for r in report.removed:
+        why = r["reasons"]
+        if isinstance(why, list):
+            why = ", ".join(f"{x['label']} {x['confidence']:.0f}% ≥ {x['threshold']:.0f}" for x in why)
+        elif isinstance(why, dict):
+            why = ", ".join(f"{k}: {v['confirmed']} confirmed" for k, v in why.items() if v["confirmed"])
+        lines.append(f"| {r['image']} | {r['decidedBy']} | {why} |")
+    if report.pending_review:
+        lines += ["", "## Awaiting human review", ""] + [f"- {i}" for i in report.pending_review]
+    if report.failed:
+        lines += ["", "## Errors (retried on the next run)", ""] + [f"- {f['image']}: {f['error']}" for f in report.failed]
+    return "\n".join(lines) + "\n"
+
+
+def labels_of(record: Mapping[str, Any]) -> list[ModerationLabel]:
+    return [ModerationLabel(d["name"], d.get("parentName", ""), float(d["confidence"]), int(d.get("taxonomyLevel", 1)))
+            for d in record.get("labels", [])]
