@@ -13,7 +13,7 @@ from gtflow.consolidate.request import (
     parse_request,
 )
 from gtflow.errors import ConfigError
-from gtflow.handlers.events import PostAnnotationEvent
+from gtflow.wire.gt_lambda import PostAnnotationEvent
 from gtflow.handlers.runtime import read_json
 
 __all__ = ["load", "creation_date"]
@@ -41,12 +41,12 @@ def load(
     ev = PostAnnotationEvent.from_dict(event)
     request = read_json(store, ev.payload_s3_uri)
     objects = parse_request(request, store=store, path=ev.payload_s3_uri)
-    need = options.get("workers_per_object", ev.max_workers)
+    need = options.get("workers_per_object", ev.max_human_workers_per_data_object)
     if need is not None and (isinstance(need, bool) or not isinstance(need, int) or need < 1):
         raise ConfigError("workers_per_object must be a positive integer", field="workers_per_object")
     ctx = ConsolidationContext(
         label_attribute_name=ev.label_attribute_name,
-        job_name=ev.job_name,
+        job_name=ev.job_name_lower,
         label_categories=ev.label_categories,
         creation_date=creation_date(store, ev.payload_s3_uri),
         workers_per_object=need,

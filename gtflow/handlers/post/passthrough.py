@@ -11,7 +11,7 @@ from typing import Any
 
 from gtflow.consolidate.request import response_item
 from gtflow.errors import ContractError
-from gtflow.handlers.events import PostAnnotationEvent
+from gtflow.wire.gt_lambda import PostAnnotationEvent
 from gtflow.handlers.runtime import check_options, read_json
 
 __all__ = ["consolidate", "handle", "OPTIONS"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from gtflow.consolidate.verification import parse_batch
 from gtflow.errors import ContractError
-from gtflow.handlers.events import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options, read_json
 
 __all__ = ["prepare", "handle", "OPTIONS"]

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gtflow.errors import ContractError
-from gtflow.handlers.events import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options
 
 __all__ = ["prepare", "handle", "OPTIONS"]

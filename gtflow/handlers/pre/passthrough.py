@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gtflow.handlers.events import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options
 
 __all__ = ["prepare", "handle", "OPTIONS"]
