@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,7 +65,7 @@ def _progress(path: str, what: str) -> Iterator[Callable[[int, int | None], None
 
 
 def _out_stream(dest: str) -> Any:
-    return click.get_binary_stream("stdout") if dest == "-" else dest
+    return sys.stdout.buffer if dest == "-" else dest
 
 
 def _wrote(count: int, dest: str, what: str = "lines") -> None:

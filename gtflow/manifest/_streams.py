@@ -35,8 +35,9 @@ class _ReadAdapter(io.RawIOBase):
     """Gives a ``read(n)``-only body (botocore's StreamingBody) the raw-IO interface, so
     ``io.BufferedReader`` can split it into lines in C."""
 
-    def __init__(self, body: Any) -> None:
+    def __init__(self, body: Any, *, owns: bool) -> None:
         self._body = body
+        self._owns = owns
 
     def readable(self) -> bool:
         return True
@@ -49,18 +50,20 @@ class _ReadAdapter(io.RawIOBase):
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)
-        if close is not None:
+        if self._owns and close is not None:
             close()
         super().close()
 
 
-def _as_line_stream(fh: Any, label: str) -> Any:
+def _as_line_stream(fh: Any, label: str, *, owns: bool) -> Any:
     if isinstance(fh, io.TextIOBase):
         raise UsageError("manifest streams must be opened in binary mode ('rb')", path=label)
-    if isinstance(fh, io.IOBase) and hasattr(fh, "readline"):
+    if isinstance(fh, io.BufferedIOBase):
         return fh
+    # Raw streams and anything else with read(n), e.g. botocore's StreamingBody, whose
+    # iteration yields fixed-size chunks rather than lines.
     if hasattr(fh, "read"):
-        return io.BufferedReader(_ReadAdapter(fh), buffer_size=_BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(_ReadAdapter(fh, owns=owns), buffer_size=_BUFFER)  # type: ignore[arg-type]
     raise UsageError(f"cannot read a manifest from {type(fh).__name__}", path=label)
 
 
@@ -73,7 +76,7 @@ def open_lines(source: Source, store: ObjectStore | None = None) -> Iterator[tup
         if text.startswith("s3://"):
             if store is None:
                 raise UsageError("an s3:// manifest needs a store (pass store=...)", path=text)
-            fh: Any = _as_line_stream(store.open_read(text), label)
+            fh: Any = _as_line_stream(store.open_read(text), label, owns=True)
             try:
                 yield label, fh
             finally:
@@ -89,7 +92,7 @@ def open_lines(source: Source, store: ObjectStore | None = None) -> Iterator[tup
             yield label, f
         return
     # A caller's stream: read it, leave closing to the caller.
-    yield label, _as_line_stream(source, label)
+    yield label, _as_line_stream(source, label, owns=False)
 
 
 @contextmanager

@@ -37,7 +37,26 @@ LABEL_ATTRIBUTE_MAX_LENGTH = 127
 AUGMENTED_MANIFEST_MAX_ATTRIBUTES = 16
 
 _LABEL_ATTRIBUTE_RE = re.compile(LABEL_ATTRIBUTE_PATTERN)
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# Characters that str.splitlines() treats as line breaks but JSON leaves unescaped when
+# ensure_ascii=False; gtflow escapes them so every reader sees one record per line.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as gtflow writes it: compact, UTF-8 text, Unicode line breaks escaped.
+
+        >>> compact_json({"a": [1, "é"], "b": None})
+        '{"a":[1,"é"],"b":null}'
+    """
+    text = _encode(value)
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        for ch, esc in _LINE_BREAKS.items():
+            text = text.replace(ch, esc)
+    return text
+
+
+_compact = compact_json
 
 # A compact re-serialisation can be longer than the text it came from only through float
 # spellings ("1e15" -> "1000000000000000.0", at most 4.5x). Lines shorter than this cannot

@@ -10,21 +10,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gtflow.errors import ManifestError
 from gtflow.manifest._streams import Dest, open_dest
-from gtflow.manifest.limits import MAX_ATTRIBUTE_CHARS, MAX_LINE_CHARS, attribute_size_problems
+from gtflow.manifest.limits import (
+    MAX_ATTRIBUTE_CHARS,
+    MAX_LINE_CHARS,
+    attribute_size_problems,
+    compact_json,
+)
 from gtflow.store.base import ObjectStore
 
 __all__ = ["write_manifest", "encode_record"]
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-# Characters that str.splitlines() treats as line breaks but JSON leaves unescaped when
-# ensure_ascii=False; escaping them keeps one record per line for every reader.
-_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _CHUNK = 512
 
 
@@ -37,7 +37,7 @@ def encode_record(record: Mapping[str, Any]) -> str:
     if not isinstance(record, Mapping):
         raise ManifestError(f"a manifest record must be a JSON object, not {type(record).__name__}")
     try:
-        text = _encode(record)
+        text = compact_json(record)
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"record cannot be written as JSON: {exc}") from exc
     for key in record:
@@ -45,9 +45,6 @@ def encode_record(record: Mapping[str, Any]) -> str:
             raise ManifestError("attribute names must be strings", field=str(key))
         if key[:1] == "$":
             raise ManifestError("attribute names cannot start with '$'", field=key)
-    if "\u2028" in text or "\u2029" in text or "\x85" in text:
-        for ch, esc in _LINE_BREAKS.items():
-            text = text.replace(ch, esc)
     n = len(text)
     if n > MAX_LINE_CHARS:
         raise ManifestError(f"line would be {n:,} characters; Ground Truth allows {MAX_LINE_CHARS:,}")

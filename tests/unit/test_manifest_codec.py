@@ -143,6 +143,7 @@ class _ReadOnly:
 def test_read_only_bodies_are_split_into_lines() -> None:
     body = _ReadOnly(b'{"a":1}\n{"b":2}\n')
     assert [m.record for m in read_manifest(body)] == [{"a": 1}, {"b": 2}]  # type: ignore[arg-type]
+    assert not body.closed  # a caller's stream is the caller's to close
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -259,3 +260,12 @@ def test_attribute_names(name: str, ok: bool) -> None:
 def test_ref_suffix_required_for_ref_task_types() -> None:
     assert attribute_name_problems("seg-ref", allow_ref_suffix=True) == []
     assert attribute_name_problems("seg", allow_ref_suffix=True)
+
+
+def test_escaped_line_separators_count_towards_the_attribute_limit() -> None:
+    # Each U+2028 is written as the 6 characters \u2028, which is what Ground Truth reads.
+    rec = {"source": "a", "big": "\u2028" * 3400}
+    with pytest.raises(ManifestError, match="20,402") as err:
+        encode_record(rec)
+    assert err.value.field == "big"
+    assert limit_problems(rec) == [("big", "attribute is 20,402 characters; Ground Truth allows 20,000")]
