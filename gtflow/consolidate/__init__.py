@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from gtflow.consolidate.boxes import Box, FusedBox, cluster_boxes, consolidate_boxes
 from gtflow.consolidate.classes import consolidate_classification, dawid_skene, majority_label
-from gtflow.consolidate.request import ConsolidationContext, ObjectAnswers, WorkerAnswer, parse_request
+from gtflow.consolidate.request import (
+    ConsolidationContext,
+    ObjectAnswers,
+    WorkerAnswer,
+    parse_request,
+)
 from gtflow.consolidate.verification import consolidate_bulk_qa, consolidate_verification
 
 __all__ = [

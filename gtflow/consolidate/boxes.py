@@ -188,10 +188,8 @@ def cluster_boxes(
         entries = by_label[label]
         boxes = [e[0] for e in entries]
         owner = [e[1] for e in entries]
-        if engine == "numpy" and len(boxes) < 4:
-            eng = "python"  # numpy's set-up costs more than it saves on tiny groups
-        else:
-            eng = engine
+        # numpy's set-up costs more than it saves on tiny groups
+        eng = "python" if engine == "numpy" and len(boxes) < 4 else engine
         for group in _cluster_label(boxes, owner, iou_threshold, eng):
             if len(group) < need:
                 continue

@@ -150,7 +150,7 @@ def dawid_skene(
             ex = [math.exp(x - m) for x in logp]
             s = sum(ex)
             new = [x / s for x in ex]
-            delta = max(delta, max(abs(x - y) for x, y in zip(new, post[o])))
+            delta = max(delta, max(abs(x - y) for x, y in zip(new, post[o], strict=True)))
             post[o] = new
         if delta < tol:
             break

@@ -13,8 +13,8 @@ from gtflow.consolidate.request import (
     parse_request,
 )
 from gtflow.errors import ConfigError
-from gtflow.wire.gt_lambda import PostAnnotationEvent
 from gtflow.handlers.runtime import read_json
+from gtflow.wire.gt_lambda import PostAnnotationEvent
 
 __all__ = ["load", "creation_date"]
 

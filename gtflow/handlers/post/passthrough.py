@@ -11,8 +11,8 @@ from typing import Any
 
 from gtflow.consolidate.request import response_item
 from gtflow.errors import ContractError
-from gtflow.wire.gt_lambda import PostAnnotationEvent
 from gtflow.handlers.runtime import check_options, read_json
+from gtflow.wire.gt_lambda import PostAnnotationEvent
 
 __all__ = ["consolidate", "handle", "OPTIONS"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from gtflow.consolidate.verification import parse_batch
 from gtflow.errors import ContractError
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options, read_json
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 
 __all__ = ["prepare", "handle", "OPTIONS"]
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gtflow.errors import ContractError
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 
 __all__ = ["prepare", "handle", "OPTIONS"]
 

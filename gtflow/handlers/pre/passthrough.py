@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.handlers.runtime import check_options
+from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
 
 __all__ = ["prepare", "handle", "OPTIONS"]
 
