@@ -7,7 +7,8 @@ in ``_FIELDS``, in the order GT/A2I is observed to write them. ``to_dict()`` the
   order for values built in code;
 * writes unknown keys kept in ``extra`` back in their place;
 * omits a field whose value is ``None`` unless the input had that key (an explicit ``null``
-  survives a round trip) or the key is in ``_ALWAYS`` (AWS always writes it, maybe as null).
+  survives a round trip) or, for values built in code, the key is in ``_ALWAYS`` (AWS always
+  writes it, maybe as null).
 
 Parsing helpers raise :class:`~gtflow.errors.ContractError` whose ``field`` is the JSON path of
 the bad value, e.g. ``annotations[2].annotationData.content``.
@@ -202,7 +203,7 @@ class WireValue:
         values: dict[str, Any] = {}
         for attr, key in self._wire_fields():
             v = getattr(self, attr)
-            if v is None and key not in order and key not in self._ALWAYS:
+            if v is None and key not in order and (order or key not in self._ALWAYS):
                 continue
             values[key] = encode(v)
         out: dict[str, Any] = {}

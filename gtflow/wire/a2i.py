@@ -282,14 +282,14 @@ class HumanLoopStatusChangeEvent(WireValue):
     """The EventBridge event A2I sends for Completed, Failed and Stopped loops (at least once)."""
 
     detail: HumanLoopStatusChangeDetail
-    version: str = "0"
+    version: str | None = "0"
     id: str | None = None
     detail_type: str = "SageMaker A2I HumanLoop Status Change"
     source: str = "aws.sagemaker"
     account: str | None = None
     time: str | None = None
     region: str | None = None
-    resources: tuple[str, ...] = ()
+    resources: tuple[str, ...] | None = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -313,14 +313,14 @@ class HumanLoopStatusChangeEvent(WireValue):
             detail=HumanLoopStatusChangeDetail.from_dict(
                 get_object(d, "detail", path), join(path, "detail")
             ),
-            version=get_str(d, "version", path, required=False) or "0",
+            version=get_str(d, "version", path, required=False),
             id=get_str(d, "id", path, required=False),
             detail_type=get_str(d, "detail-type", path),
             source=get_str(d, "source", path),
             account=get_str(d, "account", path, required=False),
             time=get_str(d, "time", path, required=False),
             region=get_str(d, "region", path, required=False),
-            resources=get_str_list(d, "resources", path, required=False) or (),
+            resources=get_str_list(d, "resources", path, required=False),
             extra=extra_of(d, cls.wire_keys()),
             key_order=tuple(d),
         )
