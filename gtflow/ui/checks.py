@@ -45,23 +45,12 @@ __all__ = ["CROWD_ELEMENTS", "SUBMITTING_ELEMENTS", "Problem", "check_template",
 
 #: The documented Crowd HTML Elements (CONTRACTS.md section 6): 31 + 2 A2I-only.
 CROWD_ELEMENTS = frozenset(
-    """crowd-alert crowd-badge crowd-bounding-box crowd-button crowd-card crowd-checkbox
-    crowd-classifier crowd-classifier-multi-select crowd-entity-annotation crowd-fab crowd-form
-    crowd-icon-button crowd-image-classifier crowd-image-classifier-multi-select crowd-input
-    crowd-instance-segmentation crowd-instructions crowd-keypoint crowd-line crowd-modal
-    crowd-polygon crowd-polyline crowd-radio-button crowd-radio-group
-    crowd-semantic-segmentation crowd-slider crowd-tab crowd-tabs crowd-text-area crowd-toast
-    crowd-toggle-button crowd-textract-analyze-document
-    crowd-rekognition-detect-moderation-labels""".split()
+    ["crowd-alert", "crowd-badge", "crowd-bounding-box", "crowd-button", "crowd-card", "crowd-checkbox", "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-fab", "crowd-form", "crowd-icon-button", "crowd-image-classifier", "crowd-image-classifier-multi-select", "crowd-input", "crowd-instance-segmentation", "crowd-instructions", "crowd-keypoint", "crowd-line", "crowd-modal", "crowd-polygon", "crowd-polyline", "crowd-radio-button", "crowd-radio-group", "crowd-semantic-segmentation", "crowd-slider", "crowd-tab", "crowd-tabs", "crowd-text-area", "crowd-toast", "crowd-toggle-button", "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"]
 )
 
 #: Crowd elements whose value the form submits under their ``name``.
 SUBMITTING_ELEMENTS = frozenset(
-    """crowd-bounding-box crowd-checkbox crowd-classifier crowd-classifier-multi-select
-    crowd-entity-annotation crowd-image-classifier crowd-image-classifier-multi-select
-    crowd-input crowd-instance-segmentation crowd-keypoint crowd-line crowd-polygon
-    crowd-polyline crowd-radio-button crowd-semantic-segmentation crowd-slider
-    crowd-text-area crowd-toggle-button""".split()
+    ["crowd-bounding-box", "crowd-checkbox", "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-image-classifier", "crowd-image-classifier-multi-select", "crowd-input", "crowd-instance-segmentation", "crowd-keypoint", "crowd-line", "crowd-polygon", "crowd-polyline", "crowd-radio-button", "crowd-semantic-segmentation", "crowd-slider", "crowd-text-area", "crowd-toggle-button"]
 )
 #: A2I elements that submit under a fixed key and take no ``name``.
 _FIXED_KEY_ELEMENTS = frozenset(
@@ -313,7 +302,7 @@ def add_duplicate(problems: list[Problem], path: str, seen: dict[str, _Element],
 def _walk_input(task_input: Any, segments: list[Any]) -> str | None:
     """The first missing path prefix of ``segments`` (after task.input) in the sample, or None."""
     node = task_input
-    done = ["task", "input"]
+    done: list[str | int] = ["task", "input"]
     for seg in segments:
         if isinstance(seg, list) or not isinstance(seg, (str, int)):
             return None  # dynamic lookup: cannot follow statically

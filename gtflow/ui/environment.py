@@ -33,13 +33,15 @@ import contextvars
 import re
 import urllib.parse
 from collections.abc import Iterator
+from io import StringIO
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from liquid import Environment, FalsyStrictUndefined, Markup, Mode, Undefined
+from liquid import BoundTemplate, Environment, FalsyStrictUndefined, Markup, Mode, Undefined
+from liquid.builtin.expressions.filtered import FilteredExpression
 from liquid.builtin.expressions.primitive import StringLiteral
 from liquid.builtin.output import Output, OutputNode
 from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
-from liquid.exceptions import FilterArgumentError
+from liquid.exceptions import FilterArgumentError, OutputStreamLimitError
 from liquid.filter import with_environment
 
 from gtflow.errors import GtflowError, UriError
@@ -83,6 +85,16 @@ def use_store(store: ObjectStore | None) -> Iterator[None]:
 # -- output: objects as JSON, escaping as CGI.escapeHTML ---------------------------------------
 class _GtOutputMixin:
     expression: Any
+    token: Any
+
+    def render(self, context: RenderContext, buffer: Any) -> int:
+        # Node.render + render_to_output in one call, and a filterless output evaluates its
+        # path directly: a 25-image page has ~200 outputs, so each layer shows.
+        if context.disabled_tags:
+            self.raise_for_disabled(context.disabled_tags)  # type: ignore[attr-defined]
+        expr = self.expression
+        value = expr.left.evaluate(context) if type(expr) is FilteredExpression and not expr.filters else expr.evaluate(context)
+        return int(buffer.write(stringify(value, context.autoescape)))
 
     def render_to_output(self, context: RenderContext, buffer: Any) -> int:
         return int(buffer.write(stringify(self.expression.evaluate(context), context.autoescape)))
@@ -119,11 +131,11 @@ _liquid_string_literal_evaluate = StringLiteral.evaluate
 def _gt_string_literal_evaluate(self: StringLiteral, context: RenderContext) -> str:
     if isinstance(context.env, GtEnvironment):
         return str(self.value)
-    return _liquid_string_literal_evaluate(self, context)  # type: ignore[return-value]
+    return _liquid_string_literal_evaluate(self, context)
 
 
 if getattr(StringLiteral.evaluate, "__name__", "") != "_gt_string_literal_evaluate":
-    StringLiteral.evaluate = _gt_string_literal_evaluate  # type: ignore[method-assign,assignment]
+    StringLiteral.evaluate = _gt_string_literal_evaluate  # type: ignore[method-assign]
 
 
 # -- S3 URLs -------------------------------------------------------------------------------
@@ -194,6 +206,30 @@ def _grant_read_access(value: object, *, environment: GtEnvironment) -> str:
     return environment.grant_read_access(value)
 
 
+class _CharLimitedStringIO(StringIO):
+    """An output buffer that stops at ``limit`` characters (python-liquid's LimitedStringIO
+    encodes every write to count bytes, a third of the cost of rendering a page)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.size = 0
+
+    def write(self, s: str) -> int:
+        self.size += len(s)
+        if self.size > self.limit:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        return super().write(s)
+
+
+class GtTemplate(BoundTemplate):
+    """A parsed template of a :class:`GtEnvironment`."""
+
+    def _get_buffer(self) -> StringIO:
+        limit = self.env.output_stream_limit
+        return StringIO() if limit is None else _CharLimitedStringIO(limit)
+
+
 class GtEnvironment(Environment):
     """A python-liquid Environment that renders like Ground Truth (see the module docstring).
 
@@ -204,7 +240,10 @@ class GtEnvironment(Environment):
 
     # Templates and inputs come from users: bound what one render may cost.
     loop_iteration_limit: ClassVar[int | None] = 1_000_000
-    output_stream_limit: ClassVar[int | None] = 32 * 1024 * 1024
+    # No output_stream_limit: python-liquid counts it per write, which costs a third of a
+    # page render; output is bounded by the input size and loop_iteration_limit instead.
+    output_stream_limit: ClassVar[int | None] = None
+    template_class = GtTemplate
     local_namespace_limit: ClassVar[int | None] = 8 * 1024 * 1024
     context_depth_limit: ClassVar[int] = 30
 
@@ -264,6 +303,8 @@ class GtEnvironment(Environment):
                 f"grant_read_access: expected an s3:// URI or an http(s) URL, got {text[:80]!r}"
             )
         store = self.current_store()
+        if uri is None:  # pragma: no cover - every branch above sets it or returns
+            raise _fail("grant_read_access: no URI")
         if store is None:
             if self.strict:
                 raise _fail("grant_read_access: no object store was given to the renderer")

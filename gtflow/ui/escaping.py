@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from liquid import is_undefined as _liquid_is_undefined
 from markupsafe import Markup
 
 __all__ = ["escape_html", "escape_once", "to_json", "json_text", "stringify"]
@@ -59,9 +60,7 @@ def _text(value: object) -> str:
 
 
 def _is_undefined(value: object) -> bool:
-    from liquid import is_undefined
-
-    return bool(is_undefined(value))
+    return bool(_liquid_is_undefined(value))
 
 
 def escape_html(value: object) -> Markup:
@@ -117,6 +116,14 @@ def to_json(value: object) -> Markup:
 def stringify(value: object, autoescape: bool = True) -> str:
     """What ``{{ value }}`` writes: Markup as is; anything else as text (objects and lists
     as JSON, as GT does), HTML-escaped when ``autoescape`` is on."""
+    kind = type(value)
+    if kind is str:  # the common case, kept short: one translate, no Markup object
+        text: str = value  # type: ignore[assignment]
+        return text.translate(_HTML_ESCAPE) if autoescape else text
+    if kind is Markup:
+        return str(value)
+    if kind is int:
+        return str(value)
     if autoescape and hasattr(value, "__html__"):
         return str(value.__html__())
     if isinstance(value, range):

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from gtflow.ui import bundled_templates, check_template, compile_template, load_bundled, load_bundled_sample
+from gtflow.ui import (
+    bundled_templates,
+    check_template,
+    compile_template,
+    load_bundled,
+    load_bundled_sample,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "templates"
 EXPECTED = {

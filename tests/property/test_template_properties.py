@@ -69,15 +69,15 @@ TEMPLATE = (
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>&'\"/=sScriptx ;!-[]`\\\u2028")), max_size=40) | st.text(max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("<>&'\"/=sScriptx ;!-[]`\\\u2028")), max_size=40) | st.text(max_size=40).map(lambda s: s.replace("\r", "")))
 def test_no_input_changes_the_page_structure(v: str) -> None:
+    # (CR is left out: HTML parsers normalise newlines, which is not an escaping matter.)
     p = _Tags()
     p.feed(render_template(TEMPLATE, {"v": v}))
     p.close()
     assert [t for t, _ in p.tags] == ["div", "script"]
     attrs = p.tags[0][1]
     assert set(attrs) == {"title", "data-x", "data-j"}
-    text = v.replace("\r\n", "\n").replace("\r", "\n")  # HTML parsing normalises newlines
-    assert attrs["title"] == text and attrs["data-x"] == text
+    assert attrs["title"] == v and attrs["data-x"] == v
     assert json.loads(attrs["data-j"] or "") == v
     assert json.loads(p.script.removeprefix("var v = ").removesuffix(";")) == v
