@@ -152,3 +152,143 @@ def thresholds_cmd(config: GtflowConfig, verdicts: str, cost_ratio: float, metho
 
 if __name__ == "__main__":  # pragma: no cover
     command()
+
+
+# -- the job ----------------------------------------------------------------------------------
+def _truth_judge(truth_file: str | None, error_rate: float) -> Any:
+    """A simulated worker's eye: the true label of each image from a CSV ``image,label``
+    (missing: every box stays checked), wrong on a fixed ``error_rate`` share of boxes."""
+    import csv
+    import hashlib
+
+    truth: dict[str, str] = {}
+    if truth_file:
+        with open(truth_file, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.DictReader(fh):
+                truth[row["image"]] = row["label"]
+
+    def judge(worker: str, image: str, label: str, confidence: float | None) -> bool:
+        right = truth.get(image, label) == label
+        draw = int.from_bytes(hashlib.sha256(f"{worker}\0{image}".encode()).digest()[:4], "big") / 2**32
+        return right if draw >= error_rate else not right
+
+    return judge
+
+
+@command.command("run")
+@click.option("--csv", "csv_path", required=True, help="Predictions CSV image,label,confidence (path or s3:// URI).")
+@click.option("--prefix", required=True, help="s3:// prefix for the batches, manifest and job output.")
+@click.option("--min-confidence", type=float, default=80.0, show_default=True, help="Drop rows below this confidence.")
+@click.option("--batch-size", type=int, default=25, show_default=True, help="Images per page (same label).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Workers per batch.")
+@click.option("--job-name", default=None, help="Labeling job name (default: from the prefix).")
+@click.option("--image-prefix", default=None, help="Joined to CSV image names that are not s3:// URIs.")
+@click.option("--header", default=None, help="A line shown above every page.")
+@click.option("--simulate-workers", type=int, default=0, help="Local: let K simulated workers answer.")
+@click.option("--truth", default=None, help="Local simulation: CSV image,label of the true labels.")
+@click.option("--worker-error", type=float, default=0.0, help="Local simulation: share of boxes a simulated worker gets wrong.")
+@click.option("--role-arn", default=None, help="AWS: the job's IAM role.")
+@click.option("--workteam-arn", default=None, help="AWS: the private workteam.")
+@click.option("--pre-lambda-arn", default=None, help="AWS: the bulk-qa pre-annotation Lambda.")
+@click.option("--post-lambda-arn", default=None, help="AWS: the bulk-qa-verdicts post-annotation Lambda.")
+@click.option("--dry-run", is_flag=True, help="AWS: print the CreateLabelingJob request instead of sending it.")
+@pass_config
+def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: float, batch_size: int,
+            workers: int, job_name: str | None, image_prefix: str | None, header: str | None,
+            simulate_workers: int, truth: str | None, worker_error: float, role_arn: str | None,
+            workteam_arn: str | None, pre_lambda_arn: str | None, post_lambda_arn: str | None,
+            dry_run: bool) -> None:
+    """Build same-label batches from a CSV and run the bulk QA labeling job."""
+    from gtflow.backends import open_backend
+    from gtflow.qa import job as qj
+
+    spec = qj.BulkQaSpec(csv=csv_path, prefix=prefix, min_confidence=min_confidence, batch_size=batch_size,
+                         workers=workers, job_name=job_name, image_prefix=image_prefix, header=header)
+    backend = open_backend(config)
+    if config.backend == "aws":
+        missing = [n for n, v in (("--role-arn", role_arn), ("--workteam-arn", workteam_arn),
+                                  ("--pre-lambda-arn", pre_lambda_arn), ("--post-lambda-arn", post_lambda_arn)) if not v]
+        if missing:
+            raise UsageError(f"the aws backend needs {', '.join(missing)}")
+        result = qj.start_aws(spec, backend, role_arn=role_arn or "", workteam_arn=workteam_arn or "",
+                              pre_lambda_arn=pre_lambda_arn or "", post_lambda_arn=post_lambda_arn or "",
+                              dry_run=dry_run)
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    job = qj.start_local(spec, backend.store)
+    if simulate_workers:
+        judge = _truth_judge(truth, worker_error)
+        n = qj.simulate_workers(job, [f"sim-{i + 1}" for i in range(simulate_workers)], judge)
+        click.echo(f"simulated workers submitted {n} answers", err=True)
+    status = job.status()
+    click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,
+                           **status.to_dict()}, indent=2))
+    if not status.complete:
+        click.echo(f"{status.pending} batches wait for workers: gtflow portal serve (queue {job.queue_name})", err=True)
+
+
+@command.command("status")
+@click.option("--prefix", default=None, help="The job's prefix (names the job).")
+@click.option("--job-name", default=None, help="The job name.")
+@pass_config
+def status_cmd(config: GtflowConfig, prefix: str | None, job_name: str | None) -> None:
+    """Where a local bulk QA job stands."""
+    from gtflow.backends import open_backend
+    from gtflow.labeling.local import LocalLabelingJob
+    from gtflow.qa.job import job_name_for
+
+    name = job_name or (job_name_for(prefix) if prefix else None)
+    if not name:
+        raise UsageError("give --prefix or --job-name")
+    job = LocalLabelingJob.open(name, store=open_backend(config).store)
+    click.echo(json.dumps(job.status().to_dict(), indent=2))
+
+
+@command.command("export")
+@click.option("--prefix", default=None, help="Only this job's verdicts (the job named from its prefix).")
+@click.option("--job-name", default=None, help="Only this job's verdicts.")
+@click.option("--all-jobs", is_flag=True, help="Every verdict in the table.")
+@click.option("--out", default="-", show_default=True, help="Where to write (path, s3:// URI, or - for stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--verdict-table", default=None, help="AWS: the DynamoDB verdict table (default gtflow-verdicts).")
+@pass_config
+def export_cmd(config: GtflowConfig, prefix: str | None, job_name: str | None, all_jobs: bool, out: str,
+               fmt: str, verdict_table: str | None) -> None:
+    """Write the verdict table as JSON Lines (one object per image, with each worker's answer)."""
+    from gtflow.qa.job import export_verdicts, job_name_for, open_table
+    from gtflow.qa.records import write_verdicts_csv, write_verdicts_jsonl
+
+    name = job_name or (job_name_for(prefix) if prefix else None)
+    if not name and not all_jobs:
+        raise UsageError("give --prefix or --job-name (or --all-jobs)")
+    from gtflow.backends import open_backend
+
+    table = open_table(open_backend(config), table_name=verdict_table)
+    vs = list(export_verdicts(table, job=None if all_jobs else name))
+    text = write_verdicts_jsonl(vs) if fmt == "jsonl" else write_verdicts_csv(vs)
+    _write(config, out, text, "application/x-ndjson" if fmt == "jsonl" else "text/csv")
+    click.echo(f"{len(vs)} images exported", err=True)
+
+
+@command.command("follow-up")
+@click.argument("verdicts")
+@click.option("--prefix", required=True, help="s3:// prefix for the follow-up manifest and job output.")
+@click.option("--labels", required=True, help="Comma-separated classes the worker chooses from.")
+@click.option("--rule", type=click.Choice(["any", "majority", "unanimous"]), default="majority", show_default=True,
+              help="Images not correct under this rule are sent.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Workers per image.")
+@click.option("--job-name", default=None, help="Labeling job name (default: from the prefix).")
+@pass_config
+def follow_up_cmd(config: GtflowConfig, verdicts: str, prefix: str, labels: str, rule: str, workers: int,
+                  job_name: str | None) -> None:
+    """Send rejected images to an image-classification job to get their right class."""
+    from gtflow.backends import open_backend
+    from gtflow.qa.follow_up import start_follow_up_local
+
+    if config.backend == "aws":
+        raise UsageError("follow-up starts a local job; on AWS write the manifest with "
+                         "gtflow.qa.follow_up.follow_up_records and create a classification job")
+    result = start_follow_up_local(_read(config, verdicts), store=open_backend(config).store, prefix=prefix,
+                                   labels=[x.strip() for x in labels.split(",") if x.strip()], rule=rule,
+                                   workers=workers, job_name=job_name)
+    click.echo(json.dumps(result, indent=2))

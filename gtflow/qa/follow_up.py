@@ -21,7 +21,7 @@ from gtflow.errors import UsageError
 from gtflow.qa.analysis import CorrectRule
 from gtflow.qa.records import Verdict
 
-__all__ = ["follow_up_records", "FOLLOW_UP_TEMPLATE", "FOLLOW_UP_PRE", "FOLLOW_UP_POST"]
+__all__ = ["follow_up_records", "start_follow_up_local", "FOLLOW_UP_TEMPLATE", "FOLLOW_UP_PRE", "FOLLOW_UP_POST"]
 
 FOLLOW_UP_TEMPLATE = "image-classification"
 FOLLOW_UP_PRE = "passthrough"
@@ -56,3 +56,39 @@ def follow_up_records(
             rec["header"] = header
         out.append(rec)
     return out
+
+
+def start_follow_up_local(
+    verdicts: Iterable[Verdict],
+    *,
+    store: Any,
+    prefix: str,
+    labels: Sequence[str],
+    rule: CorrectRule | str = CorrectRule.MAJORITY,
+    workers: int = 1,
+    job_name: str | None = None,
+) -> dict[str, Any]:
+    """Write the follow-up manifest at ``<prefix>/follow-up.manifest`` and start a local
+    image-classification labeling job on it (idempotent). Returns a summary."""
+    from gtflow.labeling.local import LocalJobSpec, LocalLabelingJob
+    from gtflow.manifest import write_manifest
+    from gtflow.qa.job import job_name_for
+    from gtflow.ui.bundled import load_bundled
+
+    records = follow_up_records(verdicts, labels=labels, rule=rule)
+    root = prefix.rstrip("/")
+    name = job_name or job_name_for(root)
+    if not records:
+        return {"job": name, "images": 0, "manifest": None}
+    manifest = f"{root}/follow-up.manifest"
+    write_manifest(manifest, records, store=store)
+    spec = LocalJobSpec(
+        name=name, input_manifest=manifest, output_path=f"{root}/output/", template=load_bundled(FOLLOW_UP_TEMPLATE),
+        pre_handler=f"pre/{FOLLOW_UP_PRE}", post_handler=f"post/{FOLLOW_UP_POST}",
+        workers_per_object=workers, label_categories=tuple(str(x) for x in labels),
+        title=f"Which class? · {name}", description="Pick the class that describes the image.",
+    )
+    job = LocalLabelingJob(spec, store=store)
+    status = job.start()
+    return {"job": name, "images": len(records), "manifest": manifest, "queue": job.queue_name,
+            "pending": status.pending}

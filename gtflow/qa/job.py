@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gtflow.errors import UsageError
+from gtflow.logs import get_logger
 from gtflow.qa.records import Verdict
 from gtflow.uris import S3Uri
 
@@ -37,7 +38,16 @@ __all__ = [
     "build_qa_batches",
     "answer_for",
     "export_verdicts",
+    "count_by_outcome",
+    "local_job_spec",
+    "start_local",
+    "simulate_workers",
+    "open_table",
+    "start_aws",
+    "aws_job_spec",
 ]
+
+log = get_logger(__name__)
 
 #: CreateLabelingJob's LabelingJobName pattern (botocore sagemaker model).
 JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -147,4 +157,118 @@ def count_by_outcome(verdicts: Iterable[Verdict]) -> dict[str, int]:
     out = {"confirmed": 0, "disconfirmed": 0, "split": 0, "unreviewed": 0}
     for v in verdicts:
         out[v.outcome] += 1
+    return out
+
+
+# -- the local backend ------------------------------------------------------------------------
+def local_job_spec(spec: BulkQaSpec, *, template: str | None = None) -> Any:
+    """The local labeling job for ``spec``: bundled ``bulk-qa`` template, ``pre/bulk-qa`` and
+    ``post/bulk-qa-verdicts`` handlers, ``spec.workers`` answers per batch."""
+    from gtflow.labeling.local import LocalJobSpec
+    from gtflow.ui.bundled import load_bundled
+
+    return LocalJobSpec(
+        name=spec.name,
+        input_manifest=spec.manifest_uri,
+        output_path=spec.output_uri,
+        template=template if template is not None else load_bundled(TEMPLATE),
+        pre_handler=f"pre/{PRE_HANDLER}",
+        post_handler=f"post/{POST_HANDLER}",
+        workers_per_object=spec.workers,
+        pre_options={"header": spec.header} if spec.header else {},
+        title=f"Bulk label QA · {spec.name}",
+        description="Uncheck every image whose label is wrong.",
+        time_limit_seconds=spec.task_time_limit,
+    )
+
+
+def start_local(spec: BulkQaSpec, store: Any, *, queue: Any = None, verdicts: Any = None) -> Any:
+    """Write the batches and start the local labeling job (idempotent); returns the
+    :class:`~gtflow.labeling.local.LocalLabelingJob`, whose tasks now wait in the task queue
+    for the portal's workers and for :func:`simulate_workers`."""
+    from gtflow.labeling.local import LocalLabelingJob
+
+    result = build_qa_batches(spec, store)
+    job = LocalLabelingJob(local_job_spec(spec), store=store, queue=queue, verdicts=verdicts)
+    status = job.start()
+    log.info("bulk qa job started job=%s items=%d batches=%d pending=%d", spec.name, result.items,
+             result.batches, status.pending)
+    return job
+
+
+def simulate_workers(
+    job: Any,
+    workers: Iterable[str],
+    judge: Callable[[str, str, str, float | None], bool],
+    *,
+    max_tasks: int | None = None,
+) -> int:
+    """Let simulated workers answer the job's open tasks through ``TaskQueue.submit`` (the
+    submission path the portal uses). ``judge(worker, image, label, confidence)`` decides each
+    box. Each worker takes tasks until none is left for them (or ``max_tasks``); returns how
+    many answers were submitted."""
+    q, name = job.queue, job.queue_name
+    submitted = 0
+    for worker in workers:
+        done = 0
+        while max_tasks is None or done < max_tasks:
+            task = q.next_task(name, worker)
+            if task is None:
+                break
+            answer = answer_for(task.task_input, lambda i, lab, c, w=worker: judge(w, i, lab, c))
+            res = q.submit(name, task.task_id, worker, answer)
+            submitted += not res.duplicate
+            done += 1
+    return submitted
+
+
+def open_table(backend: Any, *, table_name: str | None = None) -> Any:
+    """The backend's verdict table: SQLite beside a local store, DynamoDB on AWS."""
+    from gtflow.verdicts import open_verdict_table
+
+    if getattr(backend, "name", "") == "aws":
+        from gtflow.verdicts.dynamodb import DEFAULT_TABLE
+
+        return open_verdict_table(table_name=table_name or DEFAULT_TABLE, client=backend.client("dynamodb"))
+    return open_verdict_table(backend.store)
+
+
+# -- the AWS backend --------------------------------------------------------------------------
+def aws_job_spec(spec: BulkQaSpec, *, role_arn: str, workteam_arn: str, pre_lambda_arn: str,
+                 post_lambda_arn: str, template: str | None = None) -> Any:
+    """The Ground Truth ``LabelingJobSpec`` of a bulk QA job (bundled ``bulk-qa`` template;
+    the Lambdas are the packaged ``bulk-qa`` and ``bulk-qa-verdicts`` handlers, the latter with
+    ``GTFLOW_VERDICT_TABLE`` naming the DynamoDB verdict table)."""
+    from gtflow.labeling.aws import LabelingJobSpec
+    from gtflow.ui.bundled import load_bundled
+
+    return LabelingJobSpec(
+        name=spec.name, input_manifest=spec.manifest_uri, output_path=spec.output_uri,
+        role_arn=role_arn, workteam_arn=workteam_arn,
+        task_title=f"Bulk label QA: {spec.name}"[:128],
+        task_description="Uncheck every image whose label is wrong.",
+        template=template if template is not None else load_bundled(TEMPLATE),
+        pre_lambda_arn=pre_lambda_arn, post_lambda_arn=post_lambda_arn,
+        workers_per_object=spec.workers, task_time_limit_seconds=spec.task_time_limit,
+        task_keywords=("bulk QA", "image verification"),
+    )
+
+
+def start_aws(spec: BulkQaSpec, backend: Any, *, role_arn: str, workteam_arn: str, pre_lambda_arn: str,
+              post_lambda_arn: str, dry_run: bool = False, client: Any = None) -> dict[str, Any]:
+    """Write the batches and their manifest to S3, upload the template and create the labeling
+    job (``dry_run``: everything but the ``CreateLabelingJob`` call). Returns the request and,
+    when created, the job ARN. A rerun with the same inputs converges on the same job."""
+    from gtflow.labeling.aws import build_request, create_labeling_job, upload_ui
+
+    store = backend.store
+    result = build_qa_batches(spec, store)
+    job_spec = upload_ui(store, aws_job_spec(spec, role_arn=role_arn, workteam_arn=workteam_arn,
+                                             pre_lambda_arn=pre_lambda_arn, post_lambda_arn=post_lambda_arn))
+    request = build_request(job_spec)
+    out: dict[str, Any] = {"job": spec.name, "batches": result.batches, "items": result.items,
+                           "request": request}
+    if not dry_run:
+        sm = client if client is not None else backend.client("sagemaker")
+        out["LabelingJobArn"] = create_labeling_job(sm, store, job_spec)
     return out
