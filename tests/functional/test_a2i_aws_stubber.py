@@ -10,9 +10,13 @@ import pytest
 from botocore.stub import Stubber
 
 from gtflow.a2i import AwsHumanLoops, FlowDefinition, HumanTaskUi, loop_name, prepare
-from gtflow.a2i.flow_definition import caller_policy, flow_role_policy, flow_trust_policy, wait_for_active
+from gtflow.a2i.flow_definition import (
+    caller_policy,
+    flow_role_policy,
+    flow_trust_policy,
+    wait_for_active,
+)
 from gtflow.errors import ConflictError, ServiceError, TemplateError, UsageError
-from gtflow.store import LocalStore
 from tests.conftest import event
 
 REGION = "us-east-1"
@@ -362,7 +366,7 @@ def test_policies_are_least_privilege():
     caller = caller_policy(ACCOUNT, REGION, "od-review", "s3://out/a2i")
     for doc in (role, caller):
         for st in doc["Statement"]:
-            assert "*" not in st["Action"] and st["Resource"] != "*" and "*" != st["Resource"][0]
+            assert "*" not in st["Action"] and st["Resource"] != "*" and st["Resource"][0] != "*"
     assert role["Statement"][0]["Resource"] == ["arn:aws:s3:::images/in/*", "arn:aws:s3:::images2/*"]
     assert role["Statement"][1] == {"Sid": "WriteHumanLoopOutput", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::out/a2i/*"]}
     assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}

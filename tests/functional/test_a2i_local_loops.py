@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from gtflow.a2i import FlowDefinition, HumanTaskUi, LocalHumanLoops, collect_outputs, from_a2i, local_arn
+from gtflow.a2i import (
+    FlowDefinition,
+    HumanTaskUi,
+    LocalHumanLoops,
+    collect_outputs,
+    from_a2i,
+    local_arn,
+)
 from gtflow.a2i.workflow import PredictionItem, start_for_predictions
 from gtflow.errors import ConflictError, ObjectNotFoundError, StoreError, UsageError
 from gtflow.manifest import validate_manifest

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gtflow.a2i import loop_name, slug, validate_loop_name, validate_resource_name
-from gtflow.a2i.names import HUMAN_LOOP_NAME_RE, MAX_INPUT_CONTENT_CHARS, MAX_NAME_LENGTH, RESOURCE_NAME_RE
+from gtflow.a2i.names import (
+    HUMAN_LOOP_NAME_RE,
+    MAX_INPUT_CONTENT_CHARS,
+    MAX_NAME_LENGTH,
+    RESOURCE_NAME_RE,
+)
 
 _session = botocore.session.get_session()
 
