@@ -166,15 +166,18 @@ def _to_signin(request: Request) -> RedirectResponse:
 
 
 def _same_origin(request: Request) -> bool:
-    """A POST must come from a portal page: Sec-Fetch-Site / Origin name this origin."""
+    """A POST must come from a portal page: Sec-Fetch-Site / Origin name this origin.
+
+    Browsers send both; a client that sends neither (a script, the Python client) cannot
+    carry the SameSite=Strict cookie from another site, and still needs the CSRF token.
+    """
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
+    if site is not None and site != "same-origin":
         return False
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None and site in (None, "same-origin", "none")
-    host = request.headers.get("host", "")
-    return urllib.parse.urlsplit(origin).netloc == host
+        return origin is None or site == "same-origin"
+    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def _safe_next(target: str | None) -> str:
@@ -454,6 +457,7 @@ def create_app(
     )
     routes = [
         Route("/", home),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/signin", signin_page, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),

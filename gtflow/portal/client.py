@@ -80,7 +80,7 @@ class PortalClient:
         home = self.http.get("/")
         m = _CSRF_FIELD.search(home.text)
         self.csrf = html.unescape(m.group(1)) if m else ""
-        w = re.search(r'class="gt-worker"[^>]*>([^<]*)<', home.text)
+        w = re.search(r'class="gtp-worker"[^>]*>([^<]*)<', home.text)
         self.worker_id = html.unescape(w.group(1)) if w else None
 
     def next_task(self, queue: str) -> PortalTask | None:

@@ -9,16 +9,16 @@
     csrf: body.getAttribute("data-csrf"),
     taskId: body.getAttribute("data-task-id"),
   };
-  var status = document.getElementById("gt-status");
-  var submitBtn = document.getElementById("gt-submit");
-  var skipLink = document.getElementById("gt-skip");
-  var help = document.getElementById("gt-help");
-  var helpToggle = document.getElementById("gt-help-toggle");
+  var status = document.getElementById("gtp-status");
+  var submitBtn = document.getElementById("gtp-submit");
+  var skipLink = document.getElementById("gtp-skip");
+  var help = document.getElementById("gtp-help");
+  var helpToggle = document.getElementById("gtp-help-toggle");
   var sending = false;
 
   function say(text, bad) {
     status.textContent = text || "";
-    status.classList.toggle("gt-bad", !!bad);
+    status.classList.toggle("gtp-bad", !!bad);
   }
 
   function theForm() { return document.querySelector("#task-root crowd-form"); }
