@@ -75,8 +75,9 @@ def create_flow(
     """Create (or find, unchanged) a human task UI and a flow definition NAME."""
     from pathlib import Path
 
-    from gtflow.a2i import FlowDefinition, HumanTaskUi
+    from gtflow.a2i import FlowDefinition, HumanTaskUi, validate_resource_name
 
+    validate_resource_name(name)  # before anything is created
     loops = _backend(config).human_loops
     ui_name = ui_name or f"{name}-ui"
     ui = (
