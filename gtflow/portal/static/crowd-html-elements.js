@@ -756,7 +756,8 @@
       this.current = l;
       var self = this;
       this.labelButtons.forEach(function (b) { var on = b.getAttribute("data-label") === l; b.classList.toggle("cw-on", on); b.setAttribute("aria-pressed", on ? "true" : "false"); });
-      if (this.selected >= 0 && this.relabel(this.selected, l)) this.render();
+      // Relabel only a shape the worker clicked (not one just moved or drawn).
+      if (this.selected >= 0 && this.clickSelected && this.relabel(this.selected, l)) this.render();
       void self;
     }
     // client (screen) coordinates -> image pixels, clamped to the image
@@ -794,7 +795,7 @@
     return { height: roundInt(b.height), label: String(b.label), left: roundInt(b.left), top: roundInt(b.top), width: roundInt(b.width) };
   }
   class CrowdBoundingBox extends ImageTool {
-    hint() { return "Drag on the image to draw a box. Drag a box to move it, its corners or edges to resize it. Pick a label first, or select a box and pick a label to change it."; }
+    hint() { return "Drag on the image to draw a box. Drag a box to move it, its corners or edges to resize it. Pick a label first; to relabel a box, click it, then pick a label."; }
     loadInitial() {
       var init = Array.isArray(this.initial) ? this.initial : [];
       this.shapes = init.map(function (b) { return { label: String(b.label), left: Number(b.left), top: Number(b.top), width: Number(b.width), height: Number(b.height) }; });
@@ -838,6 +839,7 @@
         } else if (boxEl && boxEl.hasAttribute("data-index")) {
           var i = Number(boxEl.getAttribute("data-index"));
           self.selected = i;
+          self.clickSelected = true;
           drag = { mode: "move", i: i, start: p, orig: Object.assign({}, self.shapes[i]) };
           self.render();
         } else {
@@ -851,6 +853,7 @@
       this.layer.addEventListener("pointermove", function (ev) {
         if (!drag) return;
         var p = self.toImage(ev), W = self.W, H = self.H;
+        if (Math.abs(p.x - drag.start.x) + Math.abs(p.y - drag.start.y) > 1) self.clickSelected = false;
         if (drag.mode === "draw") {
           self.drawing = { left: Math.min(p.x, drag.start.x), top: Math.min(p.y, drag.start.y), width: Math.abs(p.x - drag.start.x), height: Math.abs(p.y - drag.start.y) };
         } else if (drag.mode === "move") {
@@ -874,6 +877,7 @@
           if (d && d.width * self.scale() >= 3 && d.height * self.scale() >= 3) {
             self.shapes.push({ label: self.current, left: d.left, top: d.top, width: d.width, height: d.height });
             self.selected = self.shapes.length - 1;
+            self.clickSelected = false;
           }
         }
         drag = null;
@@ -918,11 +922,12 @@
         ev.preventDefault();
         self.wrap.focus({ preventScroll: true });
         var pt = ev.target.closest(".cw-point");
-        if (pt) { self.selected = Number(pt.getAttribute("data-index")); drag = { i: self.selected }; }
+        if (pt) { self.selected = Number(pt.getAttribute("data-index")); self.clickSelected = true; drag = { i: self.selected }; }
         else {
           var p = self.toImage(ev);
           self.shapes.push({ label: self.current, x: p.x, y: p.y });
           self.selected = self.shapes.length - 1;
+          self.clickSelected = false;
           self.changed();
         }
         self.render();
@@ -932,6 +937,7 @@
         if (!drag) return;
         var p = self.toImage(ev);
         self.shapes[drag.i].x = p.x; self.shapes[drag.i].y = p.y;
+        self.clickSelected = false;
         self.render();
       });
       this.layer.addEventListener("pointerup", function () { if (drag) { drag = null; self.changed(); } });
@@ -1002,7 +1008,7 @@
           self.layer.setPointerCapture(ev.pointerId);
           return;
         }
-        if (t.hasAttribute("data-index")) { self.selected = Number(t.getAttribute("data-index")); self.render(); return; }
+        if (t.hasAttribute("data-index")) { self.selected = Number(t.getAttribute("data-index")); self.clickSelected = true; self.render(); return; }
         self.selected = -1;
         self.open = [p];
         self.render();

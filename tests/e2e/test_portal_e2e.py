@@ -1,0 +1,172 @@
+"""The portal end to end in real headless Chromium: sign in, work tasks, check stored answers."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+
+from gtflow.portal import run_in_thread
+from gtflow.store import LocalStore
+from gtflow.tasks import TaskQueue
+from gtflow.ui import load_bundled
+from gtflow.wire.crowd import validate_element_output
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+W, H = 800, 533
+
+
+def _png(w: int, h: int, color: tuple[int, int, int]) -> bytes:
+    img = Image.new("RGB", (w, h), color)
+    d = ImageDraw.Draw(img)
+    d.ellipse((100, 100, 250, 250), fill=(230, 80, 80))
+    d.rectangle((400, 200, 600, 400), fill=(80, 160, 80))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    store = LocalStore(tmp_path_factory.mktemp("portal") / "root")
+    store.put_bytes("s3://bucket/img/scene.png", _png(W, H, (200, 220, 240)))
+    for i in range(6):
+        store.put_bytes(f"s3://bucket/qa/img-{i}.png", _png(120, 90, (40 * i, 100, 200)))
+    tq = TaskQueue.for_store(store)
+    tq.register_queue("odr", owner="test", template=load_bundled("object-detection-review"), title="Review boxes")
+    tq.add_task("odr", "scene-1", {
+        "taskObject": "s3://bucket/img/scene.png", "labels": ["circle", "square"],
+        "initialValue": [{"label": "circle", "left": 100, "top": 100, "width": 150, "height": 150},
+                         {"label": "square", "left": 380, "top": 180, "width": 240, "height": 240}],
+    })
+    tq.register_queue("qa", owner="test", template=load_bundled("bulk-qa"), title="Bulk QA")
+    tq.add_task("qa", "cat-0001", {
+        "source-ref": "s3://bucket/qa/batches/cat-0001.json", "label": "cat", "batchId": "cat-0001",
+        "items": [{"image": f"s3://bucket/qa/img-{i}.png", "confidence": 90 - i} for i in range(6)],
+    })
+    tq.register_queue("cls", owner="test", template=load_bundled("image-classification"), title="Classify")
+    tq.add_task("cls", "c1", {"taskObject": "s3://bucket/img/scene.png", "labels": ["indoor", "outdoor", "abstract"]})
+    token = tq.add_worker("alice")
+    server, thread, base = run_in_thread(store, tq)
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            yield {"store": store, "tq": tq, "base": base, "token": token, "browser": browser}
+        finally:
+            browser.close()
+            server.should_exit = True
+            thread.join(10)
+
+
+@pytest.fixture
+def page(portal: dict[str, Any]) -> Iterator[Any]:
+    ctx = portal["browser"].new_context(viewport={"width": 1280, "height": 860})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(portal["base"] + "/signin#token=" + portal["token"])  # the sign-in link form
+    pg.wait_for_url(portal["base"] + "/")
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def _submit_and_wait(page: Any) -> None:
+    with page.expect_navigation(url="**/next"):
+        page.keyboard.press("Control+Enter")
+
+
+def test_bounding_box_move_one_draw_one(portal: dict[str, Any], page: Any) -> None:
+    page.goto(portal["base"] + "/queues/odr/next")
+    page.wait_for_selector("crowd-bounding-box .cw-box")
+    assert page.locator("crowd-bounding-box .cw-box").count() == 2
+    stage = page.locator("crowd-bounding-box .cw-stage").bounding_box()
+    scale = stage["width"] / W
+
+    def screen(x: float, y: float) -> tuple[float, float]:
+        return stage["x"] + x * scale, stage["y"] + y * scale
+
+    # move the circle's box by (+30, +20) image pixels
+    page.mouse.move(*screen(175, 175))
+    page.mouse.down()
+    page.mouse.move(*screen(190, 185), steps=3)
+    page.mouse.move(*screen(205, 195), steps=3)
+    page.mouse.up()
+    # pick "square" with its shortcut and draw a new box
+    page.keyboard.press("2")
+    page.mouse.move(*screen(640, 40))
+    page.mouse.down()
+    page.mouse.move(*screen(700, 90), steps=4)
+    page.mouse.move(*screen(760, 140), steps=4)
+    page.mouse.up()
+    assert page.locator("crowd-bounding-box .cw-box").count() == 3
+    _submit_and_wait(page)
+
+    [answer] = portal["tq"].answers("odr", "scene-1")
+    assert answer.worker_id == "alice"
+    assert answer.answer == {"annotatedResult": {
+        "boundingBoxes": [
+            {"height": 150, "label": "circle", "left": 130, "top": 120, "width": 150},
+            {"height": 240, "label": "square", "left": 380, "top": 180, "width": 240},
+            {"height": 100, "label": "square", "left": 640, "top": 40, "width": 120},
+        ],
+        "inputImageProperties": {"height": H, "width": W},
+        "initialValueModified": True,
+    }}
+    box = answer.answer["annotatedResult"]
+    assert list(box) == ["boundingBoxes", "inputImageProperties", "initialValueModified"]
+    assert list(box["boundingBoxes"][0]) == ["height", "label", "left", "top", "width"]  # as the docs sample
+    validate_element_output("crowd-bounding-box", box, strict=True)
+    assert answer.time_spent_seconds > 0
+
+
+def test_bulk_qa_uncheck_two(portal: dict[str, Any], page: Any) -> None:
+    page.goto(portal["base"] + "/queues/qa/next")
+    page.wait_for_selector("crowd-checkbox input")
+    boxes = page.locator("crowd-checkbox input")
+    assert boxes.count() == 6
+    boxes.nth(1).click()
+    boxes.nth(4).click()
+    with page.expect_navigation(url="**/next"):
+        page.locator("#gtp-submit").click()
+    [answer] = portal["tq"].answers("qa", "cat-0001")
+    assert answer.answer == {"confirmed": {"0": True, "1": False, "2": True, "3": True, "4": False, "5": True}}
+    assert sorted(k for k, v in answer.answer["confirmed"].items() if not v) == ["1", "4"]
+
+
+def test_image_classifier_by_keyboard(portal: dict[str, Any], page: Any) -> None:
+    page.goto(portal["base"] + "/queues/cls/next")
+    page.wait_for_selector("crowd-image-classifier .cw-category")
+    page.keyboard.press("Control+Enter")  # nothing chosen yet: the form refuses
+    page.wait_for_selector("crowd-form .cw-form-errors:not([hidden])")
+    assert portal["tq"].answers("cls", "c1") == []
+    page.locator("crowd-image-classifier .cw-category", has_text="outdoor").click()
+    _submit_and_wait(page)
+    [answer] = portal["tq"].answers("cls", "c1")
+    assert answer.answer == {"category": {"label": "outdoor"}}
+    validate_element_output("crowd-image-classifier", answer.answer["category"], strict=True)
+
+
+def test_bounding_box_page_screenshot(portal: dict[str, Any], page: Any, tmp_path: Path) -> None:
+    """A look at the bounding-box page (the PNG stays in tmp; not a visual diff)."""
+    tq: TaskQueue = portal["tq"]
+    tq.add_task("odr", "scene-2", {"taskObject": "s3://bucket/img/scene.png", "labels": ["circle", "square"],
+                                   "initialValue": [{"label": "circle", "left": 100, "top": 100, "width": 150, "height": 150}]})
+    page.goto(portal["base"] + "/queues/odr/next")
+    page.wait_for_selector("crowd-bounding-box .cw-box")
+    page.locator("crowd-bounding-box .cw-box").first.click()
+    shot = tmp_path / "bbox.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    assert page.locator("crowd-bounding-box .cw-handle").count() == 8  # the selected box has handles
