@@ -63,7 +63,7 @@ def _as_line_stream(fh: Any, label: str, *, owns: bool) -> Any:
     # Raw streams and anything else with read(n), e.g. botocore's StreamingBody, whose
     # iteration yields fixed-size chunks rather than lines.
     if hasattr(fh, "read"):
-        return io.BufferedReader(_ReadAdapter(fh, owns=owns), buffer_size=_BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(_ReadAdapter(fh, owns=owns), buffer_size=_BUFFER)
     raise UsageError(f"cannot read a manifest from {type(fh).__name__}", path=label)
 
 
@@ -118,7 +118,7 @@ def open_dest(dest: Dest, store: ObjectStore | None = None) -> Iterator[tuple[st
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb", buffering=_BUFFER) as fh:
-                yield label, fh  # type: ignore[misc]
+                yield label, fh
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +43,13 @@ class CsvItem:
         return {"source-ref": self.image, "label": self.label, "confidence": self.confidence}
 
 
-def _rows(source: Source | io.TextIOBase, store: ObjectStore | None) -> Iterator[tuple[str, Any]]:
+def _rows(source: Source | io.TextIOBase, store: ObjectStore | None) -> Generator[tuple[str, Any], None, None]:
     """(label, csv.reader) over ``source`` (a path, an s3:// URI, a binary or text stream)."""
     if isinstance(source, io.TextIOBase):
         yield describe(source), csv.reader(source)
         return
     with open_lines(source, store) as (label, fh):
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
         try:
             yield label, csv.reader(text)
         finally:

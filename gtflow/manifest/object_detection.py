@@ -116,7 +116,8 @@ class ObjectDetectionLint:
             add(n, attr, "must be an object with image_size and annotations", "error")
             return True
 
-        width = height = None
+        width: Any = None
+        height: Any = None
         size = label.get("image_size")
         if size is None:
             add(n, f"{attr}.image_size", "missing (a list with one {width, height, depth})", "error")
@@ -125,10 +126,10 @@ class ObjectDetectionLint:
         else:
             s = size[0]
             width, height, depth = s.get("width"), s.get("height"), s.get("depth")
-            if not (_is_int(width) and width > 0):
+            if not (type(width) is int and width > 0):
                 add(n, f"{attr}.image_size[0].width", f"must be a positive integer, not {width!r:.40}", "error")
                 width = None
-            if not (_is_int(height) and height > 0):
+            if not (type(height) is int and height > 0):
                 add(n, f"{attr}.image_size[0].height", f"must be a positive integer, not {height!r:.40}", "error")
                 height = None
             if depth is None:

@@ -8,16 +8,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from gtflow.errors import UsageError
 from gtflow.manifest._streams import Dest, Source, open_dest, open_lines
-from gtflow.manifest.limits import limit_problems
+from gtflow.manifest.limits import SAFE_LINE_CHARS, limit_problems
 from gtflow.manifest.object_detection import EMPTY_POLICIES, EmptyPolicy, ObjectDetectionLint
 from gtflow.manifest.problems import Problem, Severity, ValidationReport
-from gtflow.manifest.reader import json_error_message, kind_of, line_chars, needs_limit_check
+from gtflow.manifest.reader import json_error_message, kind_of, line_chars, loads_line, strip_bom
 from gtflow.store.base import ObjectStore
 
 __all__ = ["validate_manifest", "TASKS", "DEFAULT_MAX_PROBLEMS"]
@@ -111,7 +110,8 @@ def validate_manifest(
         else None
     )
     check = lint.check if lint is not None else None
-    loads = json.loads
+    loads = loads_line
+    safe = SAFE_LINE_CHARS
     records = 0
     cleaned_label: str | None = None
 
@@ -128,13 +128,19 @@ def validate_manifest(
                     if progress is not None and not n & (_PROGRESS_EVERY - 1):
                         progress(n, _safe_tell(tell))
                     try:
-                        rec = loads(raw)
+                        text = raw.decode("utf-8")
+                        rec = loads(text)
                     except ValueError as exc:
-                        if raw.strip():
+                        if not raw.strip():
+                            if len(blanks) < 10:
+                                blanks.append(n)
+                            continue
+                        try:
+                            text = strip_bom(raw, n) or ""
+                            rec = loads(text)
+                        except ValueError:
                             add(n, "", json_error_message(exc, raw))
-                        elif len(blanks) < 10:
-                            blanks.append(n)
-                        continue
+                            continue
                     if blanks:
                         for b in blanks:
                             add(b, "", "blank line inside the manifest (only trailing blank lines are allowed)")
@@ -143,8 +149,8 @@ def validate_manifest(
                         add(n, "", f"line is a JSON {kind_of(rec)}, not an object")
                         continue
                     records += 1
-                    if needs_limit_check(raw):
-                        for field, message in limit_problems(rec, line_chars(raw)):
+                    if len(text) > safe or '"$' in text or "\\u0024" in text:
+                        for field, message in limit_problems(rec, line_chars(text)):
                             add(n, field, message)
                     if "source-ref" not in rec and "source" not in rec:
                         add(n, "source-ref", "neither source-ref nor source is present")

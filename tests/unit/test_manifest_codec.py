@@ -269,3 +269,14 @@ def test_escaped_line_separators_count_towards_the_attribute_limit() -> None:
         encode_record(rec)
     assert err.value.field == "big"
     assert limit_problems(rec) == [("big", "attribute is 20,402 characters; Ground Truth allows 20,000")]
+
+
+def test_reader_edge_cases_bom_whitespace_nan_and_extra_data() -> None:
+    assert [m.record for m in lines_of(b'\xef\xbb\xbf{"a":1}\n  {"b":2}  \n')] == [{"a": 1}, {"b": 2}]
+    with pytest.raises(ManifestError, match="NaN is not a JSON value") as err:
+        lines_of(b'{"a":1}\n{"a":NaN}\n')
+    assert err.value.line == 2
+    with pytest.raises(ManifestError, match="Extra data"):
+        lines_of(b'{"a":1} {"b":2}\n')
+    with pytest.raises(ManifestError, match="BOM"):
+        lines_of(b'{"a":1}\n\xef\xbb\xbf{"a":1}\n')  # only the first line may carry one
