@@ -969,6 +969,7 @@
       if (this.open && this.open.length >= 3) {
         this.shapes.push({ label: this.current, vertices: this.open });
         this.selected = this.shapes.length - 1;
+        this.clickSelected = false;
       }
       this.open = null;
       this.changed();
