@@ -218,7 +218,11 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
     job = qj.start_local(spec, backend.store)
     if simulate_workers:
         judge = _truth_judge(truth, worker_error)
-        n = qj.simulate_workers(job, [f"sim-{i + 1}" for i in range(simulate_workers)], judge)
+        from gtflow.portal import create_app
+
+        # through the portal's HTTP endpoints (in process), the path a person's answers take
+        n = qj.simulate_workers(job, [f"sim-{i + 1}" for i in range(simulate_workers)], judge,
+                                portal=create_app(backend.store, job.queue))
         click.echo(f"simulated workers submitted {n} answers", err=True)
     status = job.status()
     click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,

@@ -202,21 +202,36 @@ def simulate_workers(
     judge: Callable[[str, str, str, float | None], bool],
     *,
     max_tasks: int | None = None,
+    portal: Any = None,
 ) -> int:
-    """Let simulated workers answer the job's open tasks through ``TaskQueue.submit`` (the
-    submission path the portal uses). ``judge(worker, image, label, confidence)`` decides each
-    box. Each worker takes tasks until none is left for them (or ``max_tasks``); returns how
-    many answers were submitted."""
+    """Let simulated workers answer the job's open tasks; ``judge(worker, image, label,
+    confidence)`` decides each box. Each worker takes tasks until none is left for them (or
+    ``max_tasks``); returns how many answers were submitted.
+
+    With ``portal`` (a base URL or the portal's ASGI app) each worker signs in with a fresh
+    token and answers over the portal's HTTP endpoints (:class:`gtflow.portal.PortalClient`),
+    exactly as a person's browser does; without it they call ``TaskQueue.submit`` directly
+    (the same submission path, minus HTTP).
+    """
     q, name = job.queue, job.queue_name
     submitted = 0
     for worker in workers:
+        def make(task_input: Mapping[str, Any], w: str = worker) -> dict[str, Any]:
+            return answer_for(task_input, lambda i, lab, c: judge(w, i, lab, c))
+
+        if portal is not None:
+            from gtflow.portal import PortalClient
+
+            with PortalClient(portal, q.add_worker(worker)) as client:
+                submitted += client.answer_all(
+                    name, lambda t: make(q.task(name, t.task_id).task_input), limit=max_tasks)
+            continue
         done = 0
         while max_tasks is None or done < max_tasks:
             task = q.next_task(name, worker)
             if task is None:
                 break
-            answer = answer_for(task.task_input, lambda i, lab, c, w=worker: judge(w, i, lab, c))
-            res = q.submit(name, task.task_id, worker, answer)
+            res = q.submit(name, task.task_id, worker, make(task.task_input))
             submitted += not res.duplicate
             done += 1
     return submitted
