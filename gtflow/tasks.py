@@ -174,6 +174,8 @@ CREATE TABLE IF NOT EXISTS assignments (
   queue TEXT NOT NULL, task_id TEXT NOT NULL, worker_id TEXT NOT NULL, accepted_at TEXT NOT NULL,
   PRIMARY KEY (queue, task_id, worker_id));
 CREATE INDEX IF NOT EXISTS assignments_by_worker ON assignments (worker_id, queue);
+-- next_task's "tasks this worker holds" lookup: without it SQLite walks every pending task.
+CREATE INDEX IF NOT EXISTS assignments_open ON assignments (queue, worker_id, accepted_at);
 CREATE TABLE IF NOT EXISTS answers (
   queue TEXT NOT NULL, task_id TEXT NOT NULL, worker_id TEXT NOT NULL, answer TEXT NOT NULL,
   accepted_at TEXT NOT NULL, submitted_at TEXT NOT NULL, PRIMARY KEY (queue, task_id, worker_id));
