@@ -222,7 +222,7 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
 
         # through the portal's HTTP endpoints (in process), the path a person's answers take
         n = qj.simulate_workers(job, [f"sim-{i + 1}" for i in range(simulate_workers)], judge,
-                                portal=create_app(backend.store, job.queue))
+                                portal=create_app(backend.store, job.queue))  # type: ignore[arg-type]
         click.echo(f"simulated workers submitted {n} answers", err=True)
     status = job.status()
     click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,

@@ -95,7 +95,7 @@ class Buckets:
             raise UsageError("bucket edges need at least two values", field="edges")
         if any(not math.isfinite(e) for e in edges):
             raise UsageError("bucket edges must be finite numbers", field="edges")
-        if any(b <= a for a, b in zip(edges, edges[1:])):
+        if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
             raise UsageError(f"bucket edges must be strictly increasing: {list(edges)}", field="edges")
         object.__setattr__(self, "edges", edges)
 
@@ -306,7 +306,7 @@ def analyse(
     for label in sorted(per_class):
         stats = per_class[label]
         total = sum(stats, Stats())
-        overall = [a + b for a, b in zip(overall, stats)]
+        overall = [a + b for a, b in zip(overall, stats, strict=True)]
         classes[label] = ClassAnalysis(
             label=label, buckets=_bucket_stats(bk, stats), summary=total,
             unreviewed=unreviewed.get(label, 0), out_of_range=outside.get(label, 0),

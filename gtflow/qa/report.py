@@ -131,7 +131,7 @@ def accuracy_plot_png(analysis: Analysis, labels: Sequence[str] | None = None,
     mids = [(b.low + b.high) / 2 for b in analysis.overall]
     for label in labels:
         c = analysis.classes[label]
-        xs = [m for m, b in zip(mids, c.buckets) if b.total]
+        xs = [m for m, b in zip(mids, c.buckets, strict=True) if b.total]
         ys = [100 * (b.accuracy or 0.0) for b in c.buckets if b.total]
         line = ax.plot(xs, ys, marker="o", label=label)[0]
         t = thresholds.get(label) if thresholds else None
@@ -162,7 +162,7 @@ def _class_plot_png(analysis: Analysis, label: str, threshold: Threshold | None)
     dis = [b.disconfirmed for b in c.buckets]
     ax.bar(x, conf, color="#4c9a2a", label="confirmed")
     ax.bar(x, split, bottom=conf, color="#f0b400", label="split")
-    ax.bar(x, dis, bottom=[a + b for a, b in zip(conf, split)], color="#c0392b", label="disconfirmed")
+    ax.bar(x, dis, bottom=[a + b for a, b in zip(conf, split, strict=True)], color="#c0392b", label="disconfirmed")
     ax.set_xticks(x, names, fontsize="x-small")
     ax.set_ylabel("images")
     ax2 = ax.twinx()

@@ -46,6 +46,7 @@ Limits: the bound is per candidate and not corrected for trying many candidates;
 assume the reviewed images are representative of future predictions of the class.
 
     >>> from gtflow.qa.records import Verdict
+    >>> from gtflow.qa.analysis import analyse
     >>> vs = [Verdict(str(i), "cat", 96, 1, 0) for i in range(3)]
     >>> bucket_walk(analyse(vs), cost_ratio=10)["cat"].threshold
     80.0
@@ -62,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gtflow.errors import UsageError
-from gtflow.qa.analysis import Analysis, ClassAnalysis, analyse
+from gtflow.qa.analysis import Analysis, ClassAnalysis
 
 __all__ = [
     "Threshold",
@@ -174,6 +175,7 @@ def bucket_walk(analysis: Analysis, *, cost_ratio: float) -> dict[str, Threshold
     """Thresholds by the bucket walk (module docstring, method a), per class.
 
         >>> from gtflow.qa.records import Verdict
+        >>> from gtflow.qa.analysis import analyse
         >>> vs = [Verdict("a", "dog", 97, 1, 0), Verdict("b", "dog", 92, 0, 1)]
         >>> bucket_walk(analyse(vs), cost_ratio=10)["dog"].threshold
         95.0
@@ -211,6 +213,7 @@ def lower_bound(analysis: Analysis, *, cost_ratio: float, confidence: float = 0.
     """Thresholds by the bounded cumulative-precision method (module docstring, method b).
 
         >>> from gtflow.qa.records import Verdict
+        >>> from gtflow.qa.analysis import analyse
         >>> vs = [Verdict(str(i), "cat", 90 + i / 10, 1, 0) for i in range(60)]
         >>> lower_bound(analyse(vs), cost_ratio=10)["cat"].threshold
         90.0

@@ -201,3 +201,41 @@ def test_spec_rejects_bad_values() -> None:
     for kwargs in ({"batch_size": 0}, {"workers": 10}, {"job_name": "bad name"}):
         with pytest.raises(UsageError):
             BulkQaSpec(csv="x.csv", prefix="s3://bucket/qa/x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_cli_follow_up_and_aws_dry_run(tmp_path: Path, aws: None) -> None:
+    import boto3
+
+    from gtflow.qa import Verdict
+    from gtflow.qa.records import write_verdicts_jsonl
+
+    vs = [Verdict("s3://bucket/img/1.png", "cat", 91, 0, 2), Verdict("s3://bucket/img/2.png", "cat", 95, 2, 0),
+          Verdict("s3://bucket/img/3.png", "dog", 85, 1, 1)]
+    (tmp_path / "v.jsonl").write_text(write_verdicts_jsonl(vs))
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path / "root"), "qa", "follow-up", str(tmp_path / "v.jsonl"),
+                                   "--prefix", "s3://bucket/qa/fix", "--labels", "cat,dog,bird"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["images"] == 2 and out["pending"] == 2 and out["job"] == "fix"  # the majority tie counts as wrong
+    manifest = (tmp_path / "root" / "bucket" / "qa" / "fix" / "follow-up.manifest").read_text().splitlines()
+    assert [json.loads(x)["taskObject"] for x in manifest] == ["s3://bucket/img/1.png", "s3://bucket/img/3.png"]
+
+    # AWS: batches and template in S3, the request printed; no CreateLabelingJob call (moto does not
+    # implement it, so a call would fail this test)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="bucket")
+    csv_text, _ = predictions(12)
+    s3.put_object(Bucket="bucket", Key="preds.csv", Body=csv_text.encode())
+    args = ["--backend", "aws", "qa", "run", "--csv", "s3://bucket/preds.csv", "--prefix", "s3://bucket/qa/aws-dry",
+            "--workers", "3", "--dry-run"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "--role-arn" in res.output
+    arns = ["--role-arn", "arn:aws:iam::111122223333:role/gt",
+            "--workteam-arn", "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/qa",
+            "--pre-lambda-arn", "arn:aws:lambda:us-east-1:111122223333:function:pre-LabelingFunction",
+            "--post-lambda-arn", "arn:aws:lambda:us-east-1:111122223333:function:post-LabelingFunction"]
+    res = CliRunner().invoke(cli, args + arns, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    req = json.loads(res.output)["request"]
+    assert req["LabelingJobName"] == "aws-dry" and req["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
+    assert s3.get_object(Bucket="bucket", Key="qa/aws-dry/batches.manifest")["Body"].read()

@@ -7,7 +7,15 @@ import math
 import pytest
 
 from gtflow.errors import UsageError
-from gtflow.qa import Verdict, analyse, bucket_walk, lower_bound, policy_document, recommend, wilson_lower_bound
+from gtflow.qa import (
+    Verdict,
+    analyse,
+    bucket_walk,
+    lower_bound,
+    policy_document,
+    recommend,
+    wilson_lower_bound,
+)
 from gtflow.qa.thresholds import acceptable, break_even_precision, scaled_policy, thresholds_json
 
 EDGES = [80, 85, 90, 95, 100]
