@@ -30,6 +30,10 @@ DEFAULT_LABEL_WIDTH = 350
 OD_TYPE = "groundtruth/object-detection"
 
 
+class _SlowPath(Exception):
+    """A box needs the detailed checks."""
+
+
 def _is_int(v: Any) -> bool:
     return type(v) is int  # bool is not a pixel count
 
@@ -73,8 +77,9 @@ class ObjectDetectionLint:
         # class id -> (name, first line); name -> (class id, first line)
         self.names: dict[int, tuple[str, int]] = {}
         self.ids: dict[str, tuple[int, int]] = {}
-        self._last_map: Any = None
-        self._last_ids: set[int] = set()
+        # distinct class-maps already merged -> the ids they name
+        self._maps: dict[Any, set[int]] = {}
+        self._map_problem = False
         if label_attribute is not None:
             self._check_name(label_attribute)
 
@@ -101,96 +106,140 @@ class ObjectDetectionLint:
             self._check_name(attr)
 
         src = rec.get("source-ref")
-        if src is None:
-            add(n, "source-ref", "missing (the first of AttributeNames)", "error")
-        elif type(src) is not str:
-            add(n, "source-ref", "must be a string URI", "error")
-        elif not src.startswith("s3://"):
-            add(n, "source-ref", "is not an s3:// URI", "warning")
+        if type(src) is not str or not src.startswith("s3://"):
+            self._source_problem(n, src)
 
         label = rec.get(attr)
-        if label is None:
-            add(n, attr, "missing (the label attribute must be on every line)", "error")
-            return True
         if type(label) is not dict:
-            add(n, attr, "must be an object with image_size and annotations", "error")
+            if label is None:
+                add(n, attr, "missing (the label attribute must be on every line)", "error")
+            else:
+                add(n, attr, "must be an object with image_size and annotations", "error")
             return True
 
-        width: Any = None
-        height: Any = None
+        # The common case in one expression; the slow path says what is wrong.
         size = label.get("image_size")
-        if size is None:
-            add(n, f"{attr}.image_size", "missing (a list with one {width, height, depth})", "error")
-        elif type(size) is not list or len(size) != 1 or type(size[0]) is not dict:
-            add(n, f"{attr}.image_size", "must be a list with one {width, height, depth} object", "error")
-        else:
-            s = size[0]
-            width, height, depth = s.get("width"), s.get("height"), s.get("depth")
-            if not (type(width) is int and width > 0):
-                add(n, f"{attr}.image_size[0].width", f"must be a positive integer, not {width!r:.40}", "error")
-                width = None
-            if not (type(height) is int and height > 0):
-                add(n, f"{attr}.image_size[0].height", f"must be a positive integer, not {height!r:.40}", "error")
-                height = None
-            if depth is None:
-                add(n, f"{attr}.image_size[0].depth", "missing", "error")
-            elif depth != 3:
-                add(n, f"{attr}.image_size[0].depth", f"is {depth!r:.40}; the algorithm takes 3-channel images", "warning")
+        if not (
+            type(size) is list
+            and len(size) == 1
+            and type(s := size[0]) is dict
+            and type(width := s.get("width")) is int
+            and width > 0
+            and type(height := s.get("height")) is int
+            and height > 0
+            and s.get("depth") == 3
+        ):
+            width, height = self._size_problems(n, attr, size)
 
         anns = label.get("annotations")
-        if anns is None:
-            add(n, f"{attr}.annotations", "missing", "error")
-            return True
         if type(anns) is not list:
-            add(n, f"{attr}.annotations", "must be a list", "error")
+            add(n, f"{attr}.annotations", "missing" if anns is None else "must be a list", "error")
             return True
         count = len(anns)
         keep = True
         if count == 0:
-            self.empty += 1
-            policy = self.empty_policy
-            if policy == "drop":
-                self.dropped += 1
-                keep = False
-                add(n, f"{attr}.annotations", "image has no boxes: dropped", "info")
-            else:
-                add(n, f"{attr}.annotations", "image has no boxes", "error" if policy == "error" else "warning")
+            keep = self._no_boxes(n, attr)
         elif count > self.max_boxes:
             self.max_boxes = count
             self.max_boxes_line = n
         self.boxes += count
 
-        num_classes = self.num_classes
-        ids = self.class_ids
+        meta = rec.get(self.meta_key)
+        known = self._check_metadata(n, meta, count) if meta is not None else None
+
+        num_classes = self.num_classes if self.num_classes is not None else 1 << 62
+        max_x = width if width is not None else 1 << 62
+        max_y = height if height is not None else 1 << 62
+        add_id = self.class_ids.add
+        unnamed = None
+        # Subscripts in a try are cheaper than .get() calls; any surprise (a missing key, a
+        # box that is not an object, a bad value) re-checks the line on the slow path.
+        try:
+            for a in anns:
+                cid = a["class_id"]
+                left = a["left"]
+                top = a["top"]
+                w = a["width"]
+                h = a["height"]
+                if not (
+                    type(cid) is int
+                    and type(left) is int
+                    and type(top) is int
+                    and type(w) is int
+                    and type(h) is int
+                    and 0 <= cid < num_classes
+                    and left >= 0
+                    and top >= 0
+                    and w > 0
+                    and h > 0
+                    and left + w <= max_x
+                    and top + h <= max_y
+                ):
+                    raise _SlowPath
+                add_id(cid)
+                if known is not None and cid not in known:
+                    unnamed = cid
+        except (_SlowPath, KeyError, TypeError, IndexError):
+            unnamed = self._boxes_slow(n, attr, anns, width, height, known)
+        if unnamed is not None:
+            self.add(n, f"{self.meta_key}.class-map", f"has no name for class_id {unnamed}", "warning")
+        return keep
+
+    def _boxes_slow(
+        self, n: int, attr: str, anns: list[Any], width: int | None, height: int | None, known: set[int] | None
+    ) -> int | None:
+        unnamed = None
         for i, a in enumerate(anns):
             if type(a) is not dict:
-                add(n, f"{attr}.annotations[{i}]", "must be an object", "error")
+                self.add(n, f"{attr}.annotations[{i}]", "must be an object", "error")
                 continue
             cid = a.get("class_id")
-            left, top, w, h = a.get("left"), a.get("top"), a.get("width"), a.get("height")
-            if (
-                type(cid) is int
-                and type(left) is int
-                and type(top) is int
-                and type(w) is int
-                and type(h) is int
-                and cid >= 0
-                and (num_classes is None or cid < num_classes)
-                and left >= 0
-                and top >= 0
-                and w > 0
-                and h > 0
-                and (width is None or left + w <= width)
-                and (height is None or top + h <= height)
-            ):
-                ids.add(cid)
-                continue
-            self._box_problems(n, f"{attr}.annotations[{i}]", cid, left, top, w, h, width, height)
+            self._box_problems(
+                n, f"{attr}.annotations[{i}]", cid, a.get("left"), a.get("top"), a.get("width"), a.get("height"), width, height
+            )
+            if known is not None and type(cid) is int and cid >= 0 and cid not in known:
+                unnamed = cid
+        return unnamed
 
-        meta = rec.get(self.meta_key)
-        if meta is not None:
-            self._check_metadata(n, meta, anns)
-        return keep
+    def _source_problem(self, n: int, src: Any) -> None:
+        if src is None:
+            self.add(n, "source-ref", "missing (the first of AttributeNames)", "error")
+        elif type(src) is not str:
+            self.add(n, "source-ref", "must be a string URI", "error")
+        else:
+            self.add(n, "source-ref", "is not an s3:// URI", "warning")
+
+    def _size_problems(self, n: int, attr: str, size: Any) -> tuple[int | None, int | None]:
+        add = self.add
+        if size is None:
+            add(n, f"{attr}.image_size", "missing (a list with one {width, height, depth})", "error")
+            return None, None
+        if type(size) is not list or len(size) != 1 or type(size[0]) is not dict:
+            add(n, f"{attr}.image_size", "must be a list with one {width, height, depth} object", "error")
+            return None, None
+        s = size[0]
+        width, height, depth = s.get("width"), s.get("height"), s.get("depth")
+        if not (type(width) is int and width > 0):
+            add(n, f"{attr}.image_size[0].width", f"must be a positive integer, not {width!r:.40}", "error")
+            width = None
+        if not (type(height) is int and height > 0):
+            add(n, f"{attr}.image_size[0].height", f"must be a positive integer, not {height!r:.40}", "error")
+            height = None
+        if depth is None:
+            add(n, f"{attr}.image_size[0].depth", "missing", "error")
+        elif depth != 3:
+            add(n, f"{attr}.image_size[0].depth", f"is {depth!r:.40}; the algorithm takes 3-channel images", "warning")
+        return width, height
+
+    def _no_boxes(self, n: int, attr: str) -> bool:
+        self.empty += 1
+        policy = self.empty_policy
+        if policy == "drop":
+            self.dropped += 1
+            self.add(n, f"{attr}.annotations", "image has no boxes: dropped", "info")
+            return False
+        self.add(n, f"{attr}.annotations", "image has no boxes", "error" if policy == "error" else "warning")
+        return True
 
     def _box_problems(
         self, n: int, where: str, cid: Any, left: Any, top: Any, w: Any, h: Any, width: int | None, height: int | None
@@ -224,46 +273,53 @@ class ObjectDetectionLint:
         if height is not None and top + h > height:
             add(n, f"{where}.height", f"box ends at y={top + h}, outside the image (height {height})", "error")
 
-    def _check_metadata(self, n: int, meta: Any, anns: list[Any]) -> None:
+    def _check_metadata(self, n: int, meta: Any, count: int) -> set[int] | None:
+        """Check ``<attr>-metadata``; the class ids its class-map names (None if it has none)."""
         add = self.add
         mk = self.meta_key
         if type(meta) is not dict:
             add(n, mk, "must be an object", "warning")
-            return
+            return None
         objs = meta.get("objects")
         if objs is not None:
             if type(objs) is not list:
                 add(n, f"{mk}.objects", "must be a list (one {confidence} per annotation)", "error")
-            elif len(objs) != len(anns):
-                add(n, f"{mk}.objects", f"has {len(objs)} entries but annotations has {len(anns)}; they must align", "error")
+            elif len(objs) != count:
+                add(n, f"{mk}.objects", f"has {len(objs)} entries but annotations has {count}; they must align", "error")
         kind = meta.get("type")
-        if kind is not None and kind != OD_TYPE:
+        if kind != OD_TYPE and kind is not None:
             add(n, f"{mk}.type", f"is {kind!r:.60}, expected {OD_TYPE!r}", "warning")
         cmap = meta.get("class-map")
         if cmap is None:
-            return
-        if cmap != self._last_map:
-            if type(cmap) is not dict:
-                add(n, f"{mk}.class-map", "must be an object of class id -> name", "error")
-                return
-            self._last_ids = self._merge_class_map(n, cmap)
-            self._last_map = cmap
-        known = self._last_ids
-        for a in anns:
-            cid = a.get("class_id") if type(a) is dict else None
-            if type(cid) is int and cid not in known:
-                add(n, f"{mk}.class-map", f"has no name for class_id {cid}", "warning")
-                break
+            return None
+        if type(cmap) is not dict:
+            add(n, f"{mk}.class-map", "must be an object of class id -> name", "error")
+            return None
+        # Lines repeat a handful of class-maps: each distinct one is merged once.
+        try:
+            key: Any = tuple(cmap.items())
+            known = self._maps.get(key)
+        except TypeError:  # a name that is not hashable
+            key, known = None, None
+        if known is None:
+            known = self._merge_class_map(n, cmap)
+            if key is not None and not self._map_problem:
+                if len(self._maps) >= 4096:
+                    self._maps.clear()
+                self._maps[key] = known
+        return known
 
     def _merge_class_map(self, n: int, cmap: dict[str, Any]) -> set[int]:
         add = self.add
         mk = self.meta_key
         known: set[int] = set()
+        self._map_problem = False
         for key, name in cmap.items():
             try:
                 cid = int(key)
             except ValueError:
                 add(n, f"{mk}.class-map.{key}", "keys must be class ids (integers as strings)", "error")
+                self._map_problem = True
                 continue
             known.add(cid)
             seen = self.names.get(cid)
@@ -272,10 +328,12 @@ class ObjectDetectionLint:
                 other = self.ids.get(name) if type(name) is str else None
                 if other is not None and other[0] != cid:
                     add(n, f"{mk}.class-map.{key}", f"name {name!r:.60} is class {other[0]} on line {other[1]}", "warning")
+                    self._map_problem = True
                 elif type(name) is str:
                     self.ids[name] = (cid, n)
             elif seen[0] != name:
                 add(n, f"{mk}.class-map.{key}", f"is {name!r:.60} but line {seen[1]} named class {cid} {seen[0]!r:.60}", "error")
+                self._map_problem = True
         return known
 
     # -- the whole file ----------------------------------------------------------------------
