@@ -4,7 +4,8 @@ Ground Truth templates are HTML fragments that load
 ``https://assets.crowd.aws/crowd-html-elements.js``. A preview page replaces that script with
 gtflow's local implementation of the Crowd elements (``gtflow/portal/static/
 crowd-html-elements.js``, shipped by the portal), inlined so the page works from a
-``file://`` URL with no network. When that file is absent, the page says so in a banner and
+``file://`` URL with no network (with ``crowd-elements.css`` from beside it, which the script
+would otherwise fetch relative to its own URL). When that file is absent, the page says so in a banner and
 the elements stay inert (their text and layout still show).
 
     >>> page = preview_page("<crowd-form></crowd-form>", title="demo", crowd_js=None)
@@ -49,6 +50,10 @@ def preview_page(html: str, *, title: str = "", crowd_js: Path | None | object =
     if isinstance(path, Path) and path.is_file():
         js = path.read_text(encoding="utf-8").replace("</script", "<\\/script")
         script = f"<script>\n{js}\n</script>"
+        css_path = path.with_name("crowd-elements.css")  # the script loads it from beside itself
+        if css_path.is_file():
+            css = css_path.read_text(encoding="utf-8").replace("</style", "<\\/style")
+            script = f"<style>\n{css}\n</style>\n{script}"
         html = _AWS_SCRIPT_TAG.sub("", html)
         banner = (
             '<div class="gtflow-preview-banner" role="note">gtflow preview'
@@ -67,5 +72,7 @@ def preview_page(html: str, *, title: str = "", crowd_js: Path | None | object =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape_html(title or 'gtflow preview')}</title>\n"
-        f"<style>{_STYLE}</style>\n{script}\n</head>\n<body>\n{banner}\n{html}\n</body>\n</html>\n"
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n{banner}\n{html}\n"
+        # At the end, like the portal's deferred script: elements upgrade with their children.
+        f"{script}\n</body>\n</html>\n"
     )

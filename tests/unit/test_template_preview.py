@@ -20,6 +20,14 @@ def test_inlines_the_local_script_and_drops_the_aws_one(tmp_path: Path) -> None:
     assert "<crowd-form></crowd-form>" in page
 
 
+def test_inlines_the_elements_css_beside_the_script(tmp_path: Path) -> None:
+    js = tmp_path / "crowd-html-elements.js"
+    js.write_text("window.x = 1;")
+    (tmp_path / "crowd-elements.css").write_text("crowd-form { display: block; }")
+    page = preview_page(FRAGMENT, crowd_js=js)
+    assert "<style>\ncrowd-form { display: block; }\n</style>" in page
+
+
 def test_says_so_when_the_local_script_is_absent(tmp_path: Path) -> None:
     page = preview_page(FRAGMENT, crowd_js=tmp_path / "missing.js")
     assert "is not available" in page
