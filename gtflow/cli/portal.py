@@ -34,7 +34,7 @@ def _config(ctx: click.Context, root: str | None, host: str | None, port: int | 
     return config
 
 
-def _open(config: GtflowConfig):  # type: ignore[no-untyped-def]
+def _open(config: GtflowConfig):
     from gtflow.backends import open_backend
     from gtflow.tasks import TaskQueue
 

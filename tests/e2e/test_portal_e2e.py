@@ -170,3 +170,52 @@ def test_bounding_box_page_screenshot(portal: dict[str, Any], page: Any, tmp_pat
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     assert page.locator("crowd-bounding-box .cw-handle").count() == 8  # the selected box has handles
+
+
+def _s3_uris(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.startswith("s3://") and value.lower().endswith((".jpg", ".png", ".jpeg")) else []
+    if isinstance(value, dict):
+        return [u for v in value.values() for u in _s3_uris(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _s3_uris(v)]
+    return []
+
+
+def test_every_bundled_template_works_in_the_portal(portal: dict[str, Any], page: Any) -> None:
+    """Each bundled template with its sample input: local elements only, no notice, no JS error."""
+    from gtflow.ui import bundled_templates, load_bundled_sample
+
+    tq: TaskQueue = portal["tq"]
+    png = _png(64, 48, (90, 90, 90))
+    for name in bundled_templates():
+        sample = load_bundled_sample(name)
+        for uri in _s3_uris(sample):
+            portal["store"].put_bytes(uri, png)
+        tq.register_queue(f"b-{name}", owner="test", template=load_bundled(name), title=name)
+        tq.add_task(f"b-{name}", "s1", sample)
+        page.goto(portal["base"] + f"/queues/b-{name}/next")
+        page.wait_for_selector("crowd-form crowd-button")
+        assert page.locator(".cw-notice").count() == 0, name
+        answer = page.evaluate("document.querySelector('crowd-form').crowdAnswer()")
+        assert isinstance(answer, dict), name
+
+
+def test_moderation_review_radio_pairs(portal: dict[str, Any], page: Any) -> None:
+    """Same-name radio buttons merge: {"label-0": {"confirm": true, "reject": false}, ...}."""
+    from gtflow.ui import load_bundled_sample
+
+    tq: TaskQueue = portal["tq"]
+    sample = load_bundled_sample("moderation-review")
+    sample["taskObject"] = "s3://bucket/img/scene.png"
+    tq.register_queue("mod", owner="test", template=load_bundled("moderation-review"), title="Moderation")
+    tq.add_task("mod", "m1", sample)
+    page.goto(portal["base"] + "/queues/mod/next")
+    page.locator("crowd-radio-button .cw-check-text", has_text="Confirm").first.click()
+    page.locator("crowd-radio-button .cw-check-text", has_text="Reject").nth(1).click()
+    page.locator("crowd-radio-button .cw-check-text", has_text="Confirm").nth(1).click()  # change of mind
+    page.locator("crowd-text-area textarea").fill("looks fine")
+    _submit_and_wait(page)
+    [answer] = tq.answers("mod", "m1")
+    assert answer.answer == {"label-0": {"confirm": True, "reject": False},
+                             "label-1": {"confirm": True, "reject": False}, "note": "looks fine"}
