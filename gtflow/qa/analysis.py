@@ -284,27 +284,38 @@ def analyse(
         else:
             merged[key] = Verdict(v.image, v.label, v.confidence, old.confirmed + v.confirmed,
                                   old.disconfirmed + v.disconfirmed, {**old.workers, **v.workers})
-    per_class: dict[str, list[Stats]] = {}
+    # running counts per class and bucket: [total, confirmed, disconfirmed, split, correct, confidence_sum]
+    per_class: dict[str, list[list[float]]] = {}
     unreviewed: dict[str, int] = {}
     outside: dict[str, int] = {}
     items: dict[str, list[tuple[float, bool]]] = {}
+    is_correct = rl.is_correct
     for v in merged.values():
-        stats = per_class.setdefault(v.label, [Stats() for _ in range(len(bk))])
-        items.setdefault(v.label, [])
-        if v.reviews == 0:
+        counts = per_class.get(v.label)
+        if counts is None:
+            counts = per_class[v.label] = [[0, 0, 0, 0, 0, 0.0] for _ in range(len(bk))]
+            items[v.label] = []
+        n_yes, n_no = v.confirmed, v.disconfirmed
+        if n_yes + n_no == 0:
             unreviewed[v.label] = unreviewed.get(v.label, 0) + 1
             continue
         i = bk.index(v.confidence)
         if i is None:
             outside[v.label] = outside.get(v.label, 0) + 1
             continue
-        ok = rl.is_correct(v.confirmed, v.disconfirmed)
-        stats[i] = stats[i].add(v, ok)
+        ok = is_correct(n_yes, n_no)
+        row = counts[i]
+        row[0] += 1
+        row[1 if n_no == 0 else 2 if n_yes == 0 else 3] += 1
+        row[4] += ok
+        row[5] += v.confidence
         items[v.label].append((v.confidence, ok))
+    stats_of = {label: [Stats(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows]
+                for label, rows in per_class.items()}
     classes: dict[str, ClassAnalysis] = {}
     overall = [Stats() for _ in range(len(bk))]
-    for label in sorted(per_class):
-        stats = per_class[label]
+    for label in sorted(stats_of):
+        stats = stats_of[label]
         total = sum(stats, Stats())
         overall = [a + b for a, b in zip(overall, stats, strict=True)]
         classes[label] = ClassAnalysis(

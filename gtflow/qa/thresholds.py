@@ -56,6 +56,7 @@ assume the reviewed images are representative of future predictions of the class
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Mapping
@@ -130,6 +131,11 @@ def acceptable(correct: int, incorrect: int, cost_ratio: float) -> bool:
     return _check_ratio(cost_ratio) * incorrect <= correct
 
 
+@functools.lru_cache(maxsize=32)
+def _z(confidence: float) -> float:
+    return statistics.NormalDist().inv_cdf(confidence)
+
+
 def wilson_lower_bound(k: int, n: int, confidence: float = 0.95) -> float:
     """One-sided Wilson score lower bound of a proportion ``k/n`` (0 when ``n == 0``).
 
@@ -142,7 +148,7 @@ def wilson_lower_bound(k: int, n: int, confidence: float = 0.95) -> float:
         return 0.0
     if not 0 <= k <= n:
         raise UsageError(f"k must be in 0..n, not {k} of {n}")
-    z = statistics.NormalDist().inv_cdf(confidence)
+    z = _z(confidence)
     p = k / n
     z2n = z * z / n
     centre = (p + z2n / 2) / (1 + z2n)
