@@ -39,7 +39,7 @@ def list_(as_json: bool) -> None:
     """The bundled handlers (pre: passthrough, bulk-qa, object-detection-review; post: ...)."""
     from gtflow.handlers import HANDLERS
 
-    rows = [{"id": s.id, "kind": s.kind, "name": s.name, "handler": s.lambda_handler,
+    rows: list[dict[str, Any]] = [{"id": s.id, "kind": s.kind, "name": s.name, "handler": s.lambda_handler,
              "options": list(s.options), "summary": s.summary} for s in HANDLERS.values()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -14,11 +14,12 @@ The rule (documented in docs/labeling-jobs.md):
 4. Per-object confidence = (workers in the cluster / workers who answered) x mean IoU of the
    members with the fused box, rounded to 2 places. Identical workers give 1.0.
 
-Three engines give identical results: ``"numpy"`` (the IoU matrices of many label groups
-stacked and computed in one vectorised step, clusters fused in one step; used when numpy is
-installed), ``"python"`` (pure Python with a sweep over x so only boxes that can overlap are
-compared; what a Lambda zip without numpy runs) and ``"pairwise"`` (the straightforward
-all-pairs loop: the benchmark's baseline).
+Three engines give identical results: ``"python"`` (the default: pure Python with a sweep
+over x so only boxes that can overlap are compared; what a Lambda zip runs), ``"numpy"`` (the
+IoU matrices of many label groups stacked and computed in one vectorised step, clusters fused
+in one step; measured on par with the sweep, because per-box Python work dominates at <= 60
+boxes per object) and ``"pairwise"`` (the straightforward all-pairs loop: the benchmark's
+baseline).
 
     >>> a = {"w1": [Box("cat", 10, 10, 50, 50)], "w2": [Box("cat", 12, 10, 50, 50)]}
     >>> [(b.left, b.width, b.confidence) for b in cluster_boxes(a)]
@@ -27,7 +28,6 @@ all-pairs loop: the benchmark's baseline).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -88,16 +88,6 @@ def iou(a: Box, b: Box) -> float:
     if union <= 0:
         return 1.0 if (a.left, a.top, a.width, a.height) == (b.left, b.top, b.width, b.height) else 0.0
     return float(inter / union)
-
-
-_HAS_NUMPY: bool | None = None
-
-
-def _numpy_available() -> bool:
-    global _HAS_NUMPY
-    if _HAS_NUMPY is None:
-        _HAS_NUMPY = importlib.util.find_spec("numpy") is not None
-    return _HAS_NUMPY
 
 
 def _pairs_pairwise(boxes: Sequence[Box], owner: Sequence[int], thr: float) -> list[tuple[float, int, int]]:
@@ -216,12 +206,12 @@ def _pairs_batched(groups: Sequence[_Group], thr: float) -> list[list[tuple[floa
                 flat.extend((b.left, b.top, b.width, b.height) for b in boxes)
                 pos.extend(range(k * m, k * m + len(boxes)))
                 own.extend(owner)
-            a = np.zeros((g_n * m, 4), dtype=np.float64)
-            a[pos] = np.asarray(flat, dtype=np.float64)
-            o = np.full(g_n * m, -1, dtype=np.int64)
-            o[pos] = own
-            a = a.reshape(g_n, m, 4)
-            o = o.reshape(g_n, m)
+            flat_a = np.zeros((g_n * m, 4), dtype=np.float64)
+            flat_a[pos] = np.asarray(flat, dtype=np.float64)
+            flat_o = np.full(g_n * m, -1, dtype=np.int64)
+            flat_o[pos] = own
+            a = flat_a.reshape(g_n, m, 4)
+            o = flat_o.reshape(g_n, m)
             x1, y1, w, h = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
             x2, y2 = x1 + w, y1 + h
             iw = np.minimum(x2[:, :, None], x2[:, None, :]) - np.maximum(x1[:, :, None], x1[:, None, :])
@@ -263,7 +253,8 @@ def cluster_many(
     Gives exactly what calling :func:`cluster_boxes` per object gives.
     """
     if engine == "auto":
-        engine = "numpy" if _numpy_available() else "python"
+        # Measured on par with numpy (docs/benchmarks/consolidation.md) and needs no import.
+        engine = "python"
     if engine not in ("numpy", "python", "pairwise"):
         raise ValueError(f"unknown engine {engine!r}")
     groups = _groups(objects)
@@ -450,11 +441,11 @@ def consolidate_boxes(
     index = {c: i for i, c in enumerate(cats)}
     ready = []
     for obj, valid, sizes, problems in parsed:
-        for w in sorted(valid):
-            bad = sorted({b.label for b in valid[w]} - index.keys())
+        for wid in sorted(valid):
+            bad = sorted({b.label for b in valid[wid]} - index.keys())
             if bad:
-                problems.append(f"label {bad[0]!r} is not a label category (worker {w})")
-                del valid[w]
+                problems.append(f"label {bad[0]!r} is not a label category (worker {wid})")
+                del valid[wid]
         why = check_enough(obj, len(valid), problems, ctx)
         if why is None and not sizes:
             why = "no worker reported inputImageProperties"
@@ -470,7 +461,7 @@ def consolidate_boxes(
         fused.sort(key=lambda f: (index[f.label], f.left, f.top, f.width, f.height))
         counts = Counter(sizes)
         (w, h), _ = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        label = {
+        value = {
             "annotations": [
                 {"class_id": index[f.label], "width": f.width, "top": f.top, "height": f.height, "left": f.left}
                 for f in fused
@@ -486,6 +477,6 @@ def consolidate_boxes(
             "creation-date": ctx.creation_date,
             "type": "groundtruth/object-detection",
         }
-        out.append(response_item(obj.dataset_object_id, {attr: label, f"{attr}-metadata": meta}))
+        out.append(response_item(obj.dataset_object_id, {attr: value, f"{attr}-metadata": meta}))
     return out
 

@@ -240,7 +240,8 @@ class LocalLabelingJob:
     # -- state -------------------------------------------------------------------------------
     def _read_state(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self._state_path.read_text())  # type: ignore[no-any-return]
+            state: dict[str, Any] = json.loads(self._state_path.read_text())
+            return state
         except FileNotFoundError:
             return None
 

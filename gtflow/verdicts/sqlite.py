@@ -74,7 +74,8 @@ class SqliteVerdictTable:
         return added
 
     def verdicts(self, *, label: str | None = None) -> Iterator[Verdict]:
-        sql, args = "SELECT image, label, worker, confirmed, confidence, batch_id, job FROM verdicts", ()
+        sql = "SELECT image, label, worker, confirmed, confidence, batch_id, job FROM verdicts"
+        args: tuple[str, ...] = ()
         if label is not None:
             sql, args = sql + " WHERE label=?", (label,)
         for r in self._conn().execute(sql + " ORDER BY label, image, worker", args).fetchall():
