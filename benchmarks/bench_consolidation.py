@@ -4,8 +4,8 @@ Synthetic batch: N objects x 3 workers x up to 20 boxes each (3 labels; each wor
 true boxes by a few pixels, misses some and adds the odd spurious one). Engines:
 
 * ``numpy``: the IoU matrices of many label groups stacked into one vectorised step and the
-  clusters fused in one step (the path ``consolidate_boxes`` takes for a whole request);
-* ``python``: pure Python with a sweep over x (what a Lambda zip without numpy runs);
+  clusters fused in one step (``engine="numpy"``, batched over the whole request);
+* ``python``: pure Python with a sweep over x (the default, and what a Lambda zip runs);
 * baseline ``pairwise``: the straightforward loop over every pair of boxes in Python.
 
 All three give identical output (checked on every object). Each figure is the best of 3 runs,
