@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtflow.errors import ConfigError, ContractError, GtflowError, UsageError
+from gtflow.errors import ConfigError, ConflictError, ContractError, GtflowError, UsageError
 from gtflow.logs import get_logger
 from gtflow.tasks import Answer, QueueInfo, Task, TaskQueue
 from gtflow.uris import S3Uri
@@ -267,11 +267,16 @@ class LocalLabelingJob:
         or worker count for the same job name raises ConflictError.
         """
         spec = self.spec
-        self.queue.register_queue(
+        info = self.queue.register_queue(
             self.queue_name, owner=OWNER, template=spec.template, title=spec.title or spec.name,
             description=spec.description, workers_per_task=spec.workers_per_object,
             time_limit_seconds=spec.time_limit_seconds, meta=spec.to_dict(),
         )
+        if dict(info.meta) != spec.to_dict():
+            changed = sorted(k for k, v in spec.to_dict().items() if info.meta.get(k) != v)
+            raise ConflictError(
+                f"labeling job {spec.name!r} already exists with other settings ({', '.join(changed)}); "
+                "use a new job name", field="name")
         objects: dict[str, dict[str, Any]] = {}
         batch: list[tuple[str, Mapping[str, Any]]] = []
         n = 0

@@ -212,6 +212,9 @@ def test_a_crash_in_consolidation_converges_on_rerun(tmp_path: Path, monkeypatch
     # Changing the job under the same name is refused.
     with pytest.raises(ConflictError):
         LocalLabelingJob(qa_spec(workers_per_object=3), store=store, queue=TaskQueue.for_store(store)).start()
+    with pytest.raises(ConflictError, match="post_options"):
+        LocalLabelingJob(qa_spec(post_handler=f"{__name__}:flaky_post", workers_per_object=2,
+                                 post_options={"mode": "verification"}), store=store).start()
 
 
 def test_cli_job_run_status_and_lambda_invoke(tmp_path: Path) -> None:
