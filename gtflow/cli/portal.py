@@ -15,6 +15,8 @@ import click
 from gtflow.cli import console, err_console
 from gtflow.config import GtflowConfig
 from gtflow.errors import UsageError
+from gtflow.store.local import LocalStore
+from gtflow.tasks import TaskQueue
 
 __all__ = ["command"]
 
@@ -34,11 +36,12 @@ def _config(ctx: click.Context, root: str | None, host: str | None, port: int | 
     return config
 
 
-def _open(config: GtflowConfig):
+def _open(config: GtflowConfig) -> tuple[LocalStore, TaskQueue]:
     from gtflow.backends import open_backend
-    from gtflow.tasks import TaskQueue
 
     store = open_backend(config).store
+    if not isinstance(store, LocalStore):
+        raise UsageError("the review portal needs the local backend's store", field="backend")
     return store, TaskQueue.for_store(store)
 
 
