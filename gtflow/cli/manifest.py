@@ -24,6 +24,7 @@ import click
 
 from gtflow.cli import err_console, pass_config
 from gtflow.config import GtflowConfig
+from gtflow.errors import ManifestError
 from gtflow.store.base import ObjectStore
 
 __all__ = ["command", "build", "store_for"]
@@ -59,7 +60,10 @@ def _progress(path: str, what: str) -> Iterator[Callable[[int, int | None], None
         task = bar.add_task(what, total=size, lines=0)
 
         def update(lines: int, done: int | None = None) -> None:
-            bar.update(task, lines=lines, **({"completed": done} if done is not None else {}))
+            if done is None:
+                bar.update(task, lines=lines)
+            else:
+                bar.update(task, lines=lines, completed=done)
 
         yield update
 
@@ -255,9 +259,12 @@ def batches(
     store = store_for(config, prefix)
     assert store is not None
     items = read_csv_items(csv_path, store=store, min_confidence=min_confidence, image_prefix=image_prefix)
-    result = build_batches(
-        items, store=store, prefix=prefix, batch_size=batch_size, manifest=_out_stream(output) if output == "-" else output
-    )
+    try:
+        result = build_batches(
+            items, store=store, prefix=prefix, batch_size=batch_size, manifest=_out_stream(output) if output == "-" else output
+        )
+    except ManifestError as exc:
+        raise exc.at(path=csv_path) from exc  # an item's problem: name the CSV it came from
     per_label = ", ".join(f"{k}: {v}" for k, v in result.batches_per_label.items())
     err_console().print(
         f"wrote {result.batches:,} batches of up to {batch_size} ({result.items:,} items; {per_label}) "

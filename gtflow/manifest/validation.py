@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gtflow.errors import UsageError
@@ -110,61 +110,22 @@ def validate_manifest(
         else None
     )
     check = lint.check if lint is not None else None
-    loads = loads_line
-    safe = SAFE_LINE_CHARS
-    records = 0
     cleaned_label: str | None = None
-
     with open_lines(source, store) as (label, lines):
-        try:
-            with _maybe_dest(cleaned, store) as out:
-                if out is not None:
-                    cleaned_label = out[0]
-                write = out[1].write if out is not None else None
-                blanks: list[int] = []
-                tell = getattr(lines, "tell", None)
-                n = 0
-                for n, raw in enumerate(lines, 1):
-                    if progress is not None and not n & (_PROGRESS_EVERY - 1):
-                        progress(n, _safe_tell(tell))
-                    try:
-                        text = raw.decode("utf-8")
-                        rec = loads(text)
-                    except ValueError as exc:
-                        if not raw.strip():
-                            if len(blanks) < 10:
-                                blanks.append(n)
-                            continue
-                        try:
-                            text = strip_bom(raw, n) or ""
-                            rec = loads(text)
-                        except ValueError:
-                            add(n, "", json_error_message(exc, raw))
-                            continue
-                    if blanks:
-                        for b in blanks:
-                            add(b, "", "blank line inside the manifest (only trailing blank lines are allowed)")
-                        blanks.clear()
-                    if type(rec) is not dict:
-                        add(n, "", f"line is a JSON {kind_of(rec)}, not an object")
-                        continue
-                    records += 1
-                    if len(text) > safe or '"$' in text or "\\u0024" in text:
-                        for field, message in limit_problems(rec, line_chars(text)):
-                            add(n, field, message)
-                    if "source-ref" not in rec and "source" not in rec:
-                        add(n, "source-ref", "neither source-ref nor source is present")
-                    keep = check(rec, n) if check is not None else True
-                    if write is not None and keep:
-                        write(raw if raw.endswith(b"\n") else raw + b"\n")
-                if progress is not None:
-                    progress(n, _safe_tell(tell))
-                if lint is not None:
+        if cleaned is None:
+            records = _scan(lines, add, check, None, progress)
+            if lint is not None:
+                lint.finish()
+        else:
+            assert lint is not None
+            try:
+                with open_dest(cleaned, store) as (cleaned_label, out):
+                    records = _scan(lines, add, check, out.write, progress)
                     lint.finish()
-                if out is not None and sink.errors:
-                    raise _Abandon  # an invalid manifest gets no cleaned copy
-        except _Abandon:
-            cleaned_label = None
+                    if sink.errors:
+                        raise _Abandon  # an invalid manifest gets no cleaned copy
+            except _Abandon:
+                cleaned_label = None
 
     problems = sorted(sink.kept, key=lambda p: (p.line is None, p.line or 0))
     common: dict[str, Any] = dict(
@@ -192,6 +153,59 @@ def validate_manifest(
     )
 
 
+def _scan(
+    lines: Iterable[bytes],
+    add: Callable[..., None],
+    check: Callable[[dict[str, Any], int], bool] | None,
+    write: Callable[[bytes], Any] | None,
+    progress: Progress | None,
+) -> int:
+    """The per-line loop (the hot path): parse, line checks, task lint, cleaned copy.
+    Returns the number of records."""
+    loads = loads_line
+    safe = SAFE_LINE_CHARS
+    records = 0
+    blanks: list[int] = []
+    tell = getattr(lines, "tell", None)
+    n = 0
+    for n, raw in enumerate(lines, 1):
+        if progress is not None and not n & (_PROGRESS_EVERY - 1):
+            progress(n, _safe_tell(tell))
+        try:
+            text = raw.decode("utf-8")
+            rec = loads(text)
+        except ValueError as exc:
+            if not raw.strip():
+                if len(blanks) < 10:
+                    blanks.append(n)
+                continue
+            try:
+                text = strip_bom(raw, n) or ""
+                rec = loads(text)
+            except ValueError:
+                add(n, "", json_error_message(exc, raw))
+                continue
+        if blanks:
+            for b in blanks:
+                add(b, "", "blank line inside the manifest (only trailing blank lines are allowed)")
+            blanks.clear()
+        if type(rec) is not dict:
+            add(n, "", f"line is a JSON {kind_of(rec)}, not an object")
+            continue
+        records += 1
+        if len(text) > safe or '"$' in text or "\\u0024" in text:
+            for field, message in limit_problems(rec, line_chars(text)):
+                add(n, field, message)
+        if "source-ref" not in rec and "source" not in rec:
+            add(n, "source-ref", "neither source-ref nor source is present")
+        keep = check(rec, n) if check is not None else True
+        if write is not None and keep:
+            write(raw if raw.endswith(b"\n") else raw + b"\n")
+    if progress is not None:
+        progress(n, _safe_tell(tell))
+    return records
+
+
 def _safe_tell(tell: Callable[[], int] | None) -> int | None:
     if tell is None:
         return None
@@ -203,15 +217,3 @@ def _safe_tell(tell: Callable[[], int] | None) -> int | None:
 
 class _Abandon(Exception):
     pass
-
-
-class _NoDest:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _maybe_dest(dest: Dest | None, store: ObjectStore | None) -> Any:
-    return _NoDest() if dest is None else open_dest(dest, store)

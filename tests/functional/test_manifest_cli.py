@@ -153,3 +153,11 @@ def test_manifest_group_lists_its_commands(run) -> None:
     build = run("build", "--help")
     for name in ["from-prefix", "from-texts", "from-csv", "batches"]:
         assert name in build.stdout
+
+
+def test_build_batches_slug_clash_names_the_csv_line(run, tmp_path: Path) -> None:
+    csv = tmp_path / "p.csv"
+    csv.write_text("image,label,confidence\ns3://bucket/1.jpg,cat,1\ns3://bucket/2.jpg,Cat,1\n")
+    result = run("build", "batches", str(csv), "--prefix", "s3://bucket/qa")
+    assert result.exit_code == 1
+    assert f"{csv}:3: label: labels 'cat' and 'Cat' would share batch names" in flat(result.stderr)
