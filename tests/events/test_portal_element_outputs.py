@@ -165,6 +165,39 @@ def test_polygon(load: Any) -> None:
     validate_element_output("crowd-polygon", answer(page)["annotatedResult"], strict=True)
 
 
+def test_line(load: Any) -> None:
+    expected = sample("crowd_line_output.json")
+    props = expected["crowdLine"]["inputImageProperties"]
+    page = load(f'<crowd-form><crowd-line name="crowdLine" src="{data_png(props["width"], props["height"])}" '
+                f'labels=\'["yardline","sideline"]\'></crowd-line></crowd-form>')
+    page.wait_for_function("document.querySelector('crowd-line').ready === true")
+    page.evaluate("document.querySelector('crowd-line').setZoom(0.5)")
+    r = page.locator("crowd-line .cw-stage").bounding_box()
+    page.mouse.click(r["x"] + 10, r["y"] + 10)
+    page.mouse.click(r["x"] + 110, r["y"] + 60)  # the second end finishes the line
+    drawn = answer(page)["crowdLine"]["lines"]
+    assert len(drawn) == 1 and len(drawn[0]["vertices"]) == 2
+    page.keyboard.press("Delete")
+    for line in expected["crowdLine"]["lines"]:
+        page.evaluate("p => document.querySelector('crowd-line').addShape(p)", line)
+    assert answer(page) == expected
+    validate_element_output("crowd-line", answer(page)["crowdLine"], strict=True)
+
+
+def test_polyline(load: Any) -> None:
+    page = load(f'<crowd-form><crowd-polyline name="p" src="{data_png(400, 300)}" labels=\'["lane"]\'></crowd-polyline></crowd-form>')
+    page.wait_for_function("document.querySelector('crowd-polyline').ready === true")
+    page.evaluate("document.querySelector('crowd-polyline').setZoom(1)")
+    r = page.locator("crowd-polyline .cw-stage").bounding_box()
+    for x, y in [(10, 10), (100, 20), (200, 150)]:
+        page.mouse.click(r["x"] + x, r["y"] + y)
+    page.keyboard.press("Enter")
+    out = answer(page)["p"]
+    assert out == {"inputImageProperties": {"height": 300, "width": 400},
+                   "polylines": [{"label": "lane", "vertices": [{"x": 10, "y": 10}, {"x": 100, "y": 20}, {"x": 200, "y": 150}]}]}
+    validate_element_output("crowd-polyline", out, strict=True)
+
+
 # -- form controls -----------------------------------------------------------------------------
 def test_checkbox_same_name_merges(load: Any) -> None:
     page = load('<crowd-form><crowd-checkbox name="image_attributes" value="blurry">Blurry</crowd-checkbox>'
@@ -281,10 +314,10 @@ def test_required_input_blocks_submission(load: Any) -> None:
     assert len(page.evaluate("document.querySelector('crowd-form').validateAll()")) == 2
 
 
-@pytest.mark.parametrize("sample_name", ["crowd_entity_annotation_output.json", "crowd_line_output.json",
+@pytest.mark.parametrize("sample_name", ["crowd_entity_annotation_output.json",
                                          "crowd_semantic_segmentation_output.json"])
 def test_elements_not_implemented_say_so_and_block(load: Any, sample_name: str) -> None:
-    tag = {"crowd_entity_annotation_output.json": "crowd-entity-annotation", "crowd_line_output.json": "crowd-line",
+    tag = {"crowd_entity_annotation_output.json": "crowd-entity-annotation",
            "crowd_semantic_segmentation_output.json": "crowd-semantic-segmentation"}[sample_name]
     assert sample(sample_name)  # the sample exists; the local portal does not produce this output
     page = load(f'<crowd-form><{tag} name="x" src="{data_png(10, 10)}"></{tag}></crowd-form>')

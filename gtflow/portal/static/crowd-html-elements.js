@@ -175,7 +175,7 @@
   // ---------------------------------------------------------------------------------------
   // crowd-form: collects the answer and hands it to the page.
   var UNSUPPORTED = ["crowd-entity-annotation", "crowd-semantic-segmentation", "crowd-instance-segmentation",
-    "crowd-line", "crowd-polyline", "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
+    "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
 
   function collect(root) {
     var out = {};
@@ -953,6 +953,10 @@
   var SVGNS = "http://www.w3.org/2000/svg";
   function s(tag, attrs) { var el = document.createElementNS(SVGNS, tag); for (var k in attrs) el.setAttribute(k, attrs[k]); return el; }
   class CrowdPolygon extends ImageTool {
+    closedShape() { return true; }
+    minVertices() { return 3; }
+    maxVertices() { return Infinity; }
+    outputKey() { return "polygons"; }
     hint() { return "Click to add vertices; click the first vertex, double-click or press Enter to close the polygon (3 or more vertices). Esc cancels. Drag a vertex to move it."; }
     makeLayer() { return s("svg", { class: "cw-layer cw-svg", preserveAspectRatio: "none" }); }
     loadInitial() {
@@ -966,7 +970,7 @@
     cancel() { this.open = null; this.selected = -1; this.render(); }
     enter() { this.close(); return true; }
     close() {
-      if (this.open && this.open.length >= 3) {
+      if (this.open && this.open.length >= this.minVertices()) {
         this.shapes.push({ label: this.current, vertices: this.open });
         this.selected = this.shapes.length - 1;
         this.clickSelected = false;
@@ -982,7 +986,8 @@
       this.shapes.forEach(function (p, i) {
         var c = self.color(p.label);
         var g = s("g", { "data-index": String(i), class: i === self.selected ? "cw-selected" : "" });
-        g.appendChild(s("polygon", { points: pts(p.vertices), fill: c, "fill-opacity": i === self.selected ? "0.35" : "0.2", stroke: c, "stroke-width": String(2 / self.scale()), "data-index": String(i) }));
+        if (self.closedShape()) g.appendChild(s("polygon", { points: pts(p.vertices), fill: c, "fill-opacity": i === self.selected ? "0.35" : "0.2", stroke: c, "stroke-width": String(2 / self.scale()), "data-index": String(i) }));
+        else g.appendChild(s("polyline", { points: pts(p.vertices), fill: "none", stroke: c, "stroke-width": String((i === self.selected ? 4 : 3) / self.scale()), "data-index": String(i) }));
         if (i === self.selected) p.vertices.forEach(function (v, j) { g.appendChild(s("circle", { cx: v.x, cy: v.y, r: r, fill: "#fff", stroke: c, "stroke-width": String(1.5 / self.scale()), "data-vertex": String(j), "data-index": String(i) })); });
         self.layer.appendChild(g);
       });
@@ -991,7 +996,8 @@
         this.layer.appendChild(s("polyline", { points: pts(this.open), fill: "none", stroke: c2, "stroke-width": String(2 / this.scale()) }));
         this.open.forEach(function (v, j) { self.layer.appendChild(s("circle", { cx: v.x, cy: v.y, r: r, fill: j === 0 ? c2 : "#fff", stroke: c2, "data-open": String(j) })); });
       }
-      this.countLabel.textContent = this.shapes.length + " polygon" + (this.shapes.length === 1 ? "" : "s") + (this.open ? " (drawing: " + this.open.length + " vertices)" : "");
+      var noun = this.outputKey().replace(/s$/, "");
+      this.countLabel.textContent = this.shapes.length + " " + noun + (this.shapes.length === 1 ? "" : "s") + (this.open ? " (drawing: " + this.open.length + " vertices)" : "");
     }
     bindPointer() {
       var self = this, drag = null;
@@ -1001,8 +1007,10 @@
         self.wrap.focus({ preventScroll: true });
         var t = ev.target, p = self.toImage(ev);
         if (self.open) {
-          if (t.getAttribute("data-open") === "0" && self.open.length >= 3) { self.close(); return; }
-          self.open.push(p); self.render(); return;
+          if (self.closedShape() && t.getAttribute("data-open") === "0" && self.open.length >= 3) { self.close(); return; }
+          self.open.push(p);
+          if (self.open.length >= self.maxVertices()) self.close(); else self.render();
+          return;
         }
         if (t.hasAttribute("data-vertex")) {
           drag = { i: Number(t.getAttribute("data-index")), j: Number(t.getAttribute("data-vertex")) };
@@ -1024,10 +1032,23 @@
       this.layer.addEventListener("pointerup", function () { if (drag) { drag = null; self.changed(); } });
     }
     crowdValue() {
-      return { inputImageProperties: this.imageProps(),
-        polygons: (this.shapes || []).map(function (p) { return { label: p.label, vertices: p.vertices.map(function (v) { return { x: roundInt(v.x), y: roundInt(v.y) }; }) }; }) };
+      var out = { inputImageProperties: this.imageProps() };
+      out[this.outputKey()] = (this.shapes || []).map(function (p) { return { label: p.label, vertices: p.vertices.map(function (v) { return { x: roundInt(v.x), y: roundInt(v.y) }; }) }; });
+      return out;
     }
     addPolygon(p) { this.shapes.push({ label: String(p.label), vertices: p.vertices.map(function (v) { return { x: +v.x, y: +v.y }; }) }); this.changed(); }
+    addShape(p) { this.addPolygon(p); }
+  }
+  class CrowdPolyline extends CrowdPolygon {
+    closedShape() { return false; }
+    minVertices() { return 2; }
+    outputKey() { return "polylines"; }
+    hint() { return "Click to add vertices; double-click or press Enter to finish the line (2 or more vertices). Esc cancels. Drag a vertex to move it."; }
+  }
+  class CrowdLine extends CrowdPolyline {
+    maxVertices() { return 2; }
+    outputKey() { return "lines"; }
+    hint() { return "Click the two ends of a line. Esc cancels. Drag an end to move it."; }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1067,6 +1088,8 @@
     "crowd-bounding-box": CrowdBoundingBox,
     "crowd-keypoint": CrowdKeypoint,
     "crowd-polygon": CrowdPolygon,
+    "crowd-polyline": CrowdPolyline,
+    "crowd-line": CrowdLine,
   };
   ["short-instructions", "full-instructions", "classification-target", "worker-comment", "short-summary",
     "detailed-instructions", "positive-example", "negative-example"].forEach(function (n) {
