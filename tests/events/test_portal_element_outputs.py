@@ -314,11 +314,33 @@ def test_required_input_blocks_submission(load: Any) -> None:
     assert len(page.evaluate("document.querySelector('crowd-form').validateAll()")) == 2
 
 
-@pytest.mark.parametrize("sample_name", ["crowd_entity_annotation_output.json",
-                                         "crowd_semantic_segmentation_output.json"])
+def test_entity_annotation(load: Any) -> None:
+    expected = sample("crowd_entity_annotation_output.json")
+    text = "Hello \U0001F600 Alice went to Paris. " + "Lorem ipsum dolor sit amet. " * 10
+    labels = json.dumps([{"label": "person", "fullDisplayName": "Person"}, {"label": "event"},
+                         {"label": "date"}, {"label": "location"}]).replace("'", "&#39;")
+    page = load(f"<crowd-form><crowd-entity-annotation name=\"myAnnotatedResult\" labels='{labels}' "
+                f"text=\"{text}\"></crowd-entity-annotation></crowd-form>")
+    # select "Alice" (after an emoji: 9 UTF-16 units, 8 code points) and release the mouse
+    page.evaluate("""() => {
+        const box = document.querySelector('crowd-entity-annotation .cw-entity-text');
+        const node = box.firstChild, r = document.createRange();
+        r.setStart(node, 9); r.setEnd(node, 15);  // "Alice " (the trailing space is trimmed)
+        const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+        box.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+    }""")
+    assert answer(page) == {"myAnnotatedResult": {"entities": [{"endOffset": 13, "label": "person", "startOffset": 8}]}}
+    page.locator("crowd-entity-annotation mark.cw-entity").click()
+    page.keyboard.press("Delete")
+    for e in expected["myAnnotatedResult"]["entities"]:
+        page.evaluate("e => document.querySelector('crowd-entity-annotation').addEntity(e)", e)
+    assert answer(page) == expected
+    validate_element_output("crowd-entity-annotation", answer(page)["myAnnotatedResult"], strict=True)
+
+
+@pytest.mark.parametrize("sample_name", ["crowd_semantic_segmentation_output.json"])
 def test_elements_not_implemented_say_so_and_block(load: Any, sample_name: str) -> None:
-    tag = {"crowd_entity_annotation_output.json": "crowd-entity-annotation",
-           "crowd_semantic_segmentation_output.json": "crowd-semantic-segmentation"}[sample_name]
+    tag = {"crowd_semantic_segmentation_output.json": "crowd-semantic-segmentation"}[sample_name]
     assert sample(sample_name)  # the sample exists; the local portal does not produce this output
     page = load(f'<crowd-form><{tag} name="x" src="{data_png(10, 10)}"></{tag}></crowd-form>')
     assert "not implemented by the local portal" in page.locator(tag).inner_text()

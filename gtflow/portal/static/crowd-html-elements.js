@@ -174,7 +174,7 @@
 
   // ---------------------------------------------------------------------------------------
   // crowd-form: collects the answer and hands it to the page.
-  var UNSUPPORTED = ["crowd-entity-annotation", "crowd-semantic-segmentation", "crowd-instance-segmentation",
+  var UNSUPPORTED = ["crowd-semantic-segmentation", "crowd-instance-segmentation",
     "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
 
   function collect(root) {
@@ -1051,6 +1051,115 @@
     hint() { return "Click the two ends of a line. Esc cancels. Drag an end to move it."; }
   }
 
+
+  // crowd-entity-annotation ---------------------------------------------------------------
+  // {"entities": [{"endOffset", "label", "startOffset"}]}: Unicode code point offsets, end exclusive.
+  class CrowdEntityAnnotation extends CrowdElement {
+    setup() {
+      var self = this;
+      var labels = this.json("labels", []);
+      if (!Array.isArray(labels)) throw new Error("labels must be a list");
+      this.labels = labels.map(function (l) {
+        return (l && typeof l === "object") ? { label: String(l.label), name: String(l.fullDisplayName || l.shortDisplayName || l.label) } : { label: String(l), name: String(l) };
+      });
+      this.current = this.labels.length ? this.labels[0].label : "";
+      this.text = this.attr("text", "");
+      this.cps = Array.from(this.text);  // code points
+      this.u16 = [0];  // code point index -> UTF-16 index
+      this.cps.forEach(function (c, i) { self.u16.push(self.u16[i] + c.length); });
+      var init = this.json("initial-value", []);
+      this.entities = (Array.isArray(init) ? init : []).map(function (e) { return { label: String(e.label), startOffset: Number(e.startOffset), endOffset: Number(e.endOffset) }; });
+      this.selected = -1;
+      var instr = instructionsPanel(this);
+      var main = h("div", { class: "cw-main" });
+      if (this.getAttribute("header")) main.appendChild(h("div", { class: "cw-header", text: this.getAttribute("header") }));
+      this.box = h("div", { class: "cw-entity-text", tabindex: "0" });
+      main.appendChild(this.box);
+      var side = h("div", { class: "cw-side" }, [h("div", { class: "cw-side-title", text: "Labels" })]);
+      var list = h("div", { class: "cw-labels" });
+      this.labelButtons = this.labels.map(function (l, i) {
+        var b = h("button", { type: "button", class: "cw-label", "data-cw-internal": "", "data-label": l.label },
+          [h("span", { class: "cw-swatch" }), h("kbd", { text: i < 9 ? String(i + 1) : "" }), h("span", { text: l.name })]);
+        b.firstChild.style.background = self.color(l.label);
+        b.addEventListener("click", function () { self.pickLabel(l.label); });
+        list.appendChild(b);
+        return b;
+      });
+      side.appendChild(list);
+      side.appendChild(h("div", { class: "cw-hint", text: "Pick a label, then select text to tag it. Click a tag and press Delete to remove it." }));
+      if (instr) side.appendChild(instr);
+      this.appendChild(h("div", { class: "cw-tool" }, [main, side]));
+      this.box.addEventListener("mouseup", function () { self.fromSelection(); });
+      this.box.addEventListener("click", function (ev) {
+        var m = ev.target.closest(".cw-entity");
+        self.selected = m ? Number(m.getAttribute("data-index")) : -1;
+        self.render();
+      });
+      this.pickLabel(this.current);
+      this.render();
+      registerKeys(this);
+    }
+    color(label) { var i = this.labels.map(function (l) { return l.label; }).indexOf(label); return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]; }
+    pickLabel(l) {
+      this.current = l;
+      this.labelButtons.forEach(function (b) { b.classList.toggle("cw-on", b.getAttribute("data-label") === l); });
+    }
+    cpIndex(u16) { var i = 0; while (i < this.cps.length && this.u16[i] < u16) i++; return i; }
+    // UTF-16 offset of (node, offset) inside the text box
+    offsetOf(node, offset) {
+      var r = document.createRange();
+      r.setStart(this.box, 0);
+      r.setEnd(node, offset);
+      return r.toString().length;
+    }
+    fromSelection() {
+      var sel = window.getSelection();
+      if (!sel || sel.isCollapsed || !sel.rangeCount) return;
+      var rg = sel.getRangeAt(0);
+      if (!this.box.contains(rg.startContainer) || !this.box.contains(rg.endContainer)) return;
+      var a = this.cpIndex(this.offsetOf(rg.startContainer, rg.startOffset));
+      var b = this.cpIndex(this.offsetOf(rg.endContainer, rg.endOffset));
+      while (a < b && /\s/.test(this.cps[a])) a++;
+      while (b > a && /\s/.test(this.cps[b - 1])) b--;
+      sel.removeAllRanges();
+      this.addEntity({ label: this.current, startOffset: a, endOffset: b });
+    }
+    addEntity(e) {
+      if (!(e.endOffset > e.startOffset)) return false;
+      var clash = this.entities.some(function (o) { return e.startOffset < o.endOffset && o.startOffset < e.endOffset; });
+      if (clash) return false;
+      this.entities.push({ label: String(e.label), startOffset: +e.startOffset, endOffset: +e.endOffset });
+      this.entities.sort(function (x, y) { return x.startOffset - y.startOffset; });
+      this.selected = -1;
+      this.render();
+      this.dispatchEvent(new Event("change", { bubbles: true }));
+      return true;
+    }
+    render() {
+      var self = this, pos = 0;
+      this.box.textContent = "";
+      this.entities.forEach(function (e, i) {
+        if (e.startOffset > pos) self.box.appendChild(document.createTextNode(self.cps.slice(pos, e.startOffset).join("")));
+        var m = h("mark", { class: "cw-entity" + (i === self.selected ? " cw-selected" : ""), "data-index": String(i), "data-label": e.label, title: e.label },
+          [self.cps.slice(e.startOffset, e.endOffset).join("")]);
+        m.style.background = self.color(e.label) + "33";
+        m.style.borderBottomColor = self.color(e.label);
+        self.box.appendChild(m);
+        pos = Math.max(pos, e.endOffset);
+      });
+      if (pos < this.cps.length) this.box.appendChild(document.createTextNode(this.cps.slice(pos).join("")));
+    }
+    handleKey(ev) {
+      if (/^[1-9]$/.test(ev.key)) { var l = this.labels[Number(ev.key) - 1]; if (l) this.pickLabel(l.label); return true; }
+      if ((ev.key === "Delete" || ev.key === "Backspace") && this.selected >= 0) {
+        this.entities.splice(this.selected, 1); this.selected = -1; this.render(); return true;
+      }
+      return false;
+    }
+    crowdValue() {
+      return { entities: this.entities.map(function (e) { return { endOffset: e.endOffset, label: e.label, startOffset: e.startOffset }; }) };
+    }
+  }
   // ---------------------------------------------------------------------------------------
   class Region extends HTMLElement {}
   class UnsupportedElement extends HTMLElement {
@@ -1090,6 +1199,7 @@
     "crowd-polygon": CrowdPolygon,
     "crowd-polyline": CrowdPolyline,
     "crowd-line": CrowdLine,
+    "crowd-entity-annotation": CrowdEntityAnnotation,
   };
   ["short-instructions", "full-instructions", "classification-target", "worker-comment", "short-summary",
     "detailed-instructions", "positive-example", "negative-example"].forEach(function (n) {
