@@ -83,7 +83,7 @@ def command() -> None:
 @click.argument("verdicts")
 @_with_common
 @click.option("--format", "fmt", type=click.Choice(["terminal", "markdown", "csv", "json"]), default="terminal",
-              show_default=True, help="Table format.")
+              show_default=True, help="Table format (terminal with --out writes Markdown).")
 @click.option("--out", default=None, help="Write the table here instead of the terminal.")
 @click.option("--html", "html_out", default=None, help="Also write a self-contained HTML report with plots.")
 @click.option("--cost-ratio", type=float, default=None,
@@ -228,7 +228,8 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
     click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,
                            **status.to_dict()}, indent=2))
     if not status.complete:
-        click.echo(f"{status.pending} batches wait for workers: gtflow portal serve (queue {job.queue_name})", err=True)
+        click.echo(f"{status.pending} batches wait for workers: gtflow portal add-worker NAME, then "
+                   f"gtflow portal (queue {job.queue_name})", err=True)
 
 
 @command.command("status")

@@ -175,7 +175,7 @@ def _class_plot_png(analysis: Analysis, label: str, threshold: Threshold | None)
     if threshold is not None:
         title += f" (threshold {threshold.threshold:g})" if threshold.threshold is not None else " (always route)"
     ax.set_title(title, fontsize="small")
-    ax.legend(fontsize="xx-small", loc="upper left")
+    ax.legend(fontsize="xx-small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     return _png(fig)
 
 
