@@ -338,10 +338,35 @@ def test_entity_annotation(load: Any) -> None:
     validate_element_output("crowd-entity-annotation", answer(page)["myAnnotatedResult"], strict=True)
 
 
-@pytest.mark.parametrize("sample_name", ["crowd_semantic_segmentation_output.json"])
-def test_elements_not_implemented_say_so_and_block(load: Any, sample_name: str) -> None:
-    tag = {"crowd_semantic_segmentation_output.json": "crowd-semantic-segmentation"}[sample_name]
-    assert sample(sample_name)  # the sample exists; the local portal does not produce this output
+def test_semantic_segmentation(load: Any) -> None:
+    expected = sample("crowd_semantic_segmentation_output.json")
+    page = load(f'<crowd-form><crowd-semantic-segmentation name="annotatedResult" src="{data_png(200, 100)}" '
+                f'labels=\'["sky", "road", "car"]\'></crowd-semantic-segmentation></crowd-form>')
+    page.wait_for_function("document.querySelector('crowd-semantic-segmentation').ready === true")
+    page.evaluate("document.querySelector('crowd-semantic-segmentation').setZoom(1)")
+    r = page.locator("crowd-semantic-segmentation .cw-stage").bounding_box()
+    page.keyboard.press("2")  # road
+    page.mouse.move(r["x"] + 20, r["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(r["x"] + 120, r["y"] + 50, steps=5)
+    page.mouse.up()
+    out = answer(page)
+    inner, doc = out["annotatedResult"], expected["annotatedResult"]
+    assert set(out) == set(expected) and set(inner) == set(doc)  # same keys as the docs sample
+    assert set(inner["labeledImage"]) == set(doc["labeledImage"])
+    assert inner["inputImageProperties"] == {"height": 100, "width": 200}
+    assert inner["labelMappings"] == {"road": {"color": "#ff7f0e"}}  # category10, as in the docs sample
+    assert [m["color"] for m in doc["labelMappings"].values()] == ["#ff7f0e", "#2ca02c", "#1f77b4"]
+    png = Image.open(io.BytesIO(base64.b64decode(inner["labeledImage"]["pngImageData"]))).convert("RGBA")
+    assert png.size == (200, 100)
+    colors = {c for _, c in png.getcolors(200 * 100)}
+    assert colors == {(0, 0, 0, 0), (255, 127, 14, 255)}  # label color only, no anti-aliasing
+    assert png.getpixel((70, 50)) == (255, 127, 14, 255) and png.getpixel((70, 5)) == (0, 0, 0, 0)
+    validate_element_output("crowd-semantic-segmentation", inner, strict=True)
+
+
+@pytest.mark.parametrize("tag", ["crowd-instance-segmentation", "crowd-textract-analyze-document"])
+def test_elements_not_implemented_say_so_and_block(load: Any, tag: str) -> None:
     page = load(f'<crowd-form><{tag} name="x" src="{data_png(10, 10)}"></{tag}></crowd-form>')
     assert "not implemented by the local portal" in page.locator(tag).inner_text()
     assert page.evaluate("document.querySelector('crowd-form').submitTask()") is False

@@ -174,7 +174,7 @@
 
   // ---------------------------------------------------------------------------------------
   // crowd-form: collects the answer and hands it to the page.
-  var UNSUPPORTED = ["crowd-semantic-segmentation", "crowd-instance-segmentation",
+  var UNSUPPORTED = ["crowd-instance-segmentation",
     "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
 
   function collect(root) {
@@ -1160,6 +1160,105 @@
       return { entities: this.entities.map(function (e) { return { endOffset: e.endOffset, label: e.label, startOffset: e.startOffset }; }) };
     }
   }
+
+  // crowd-semantic-segmentation ------------------------------------------------------------
+  // {"inputImageProperties", "labelMappings": {"<label>": {"color": "#hex"}},
+  //  "labeledImage": {"pngImageData": "<base64 PNG>"}, "initialValueModified"?}
+  var CATEGORY10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  function hexRgb(hex) { var n = parseInt(hex.slice(1), 16); return [(n >> 16) & 255, (n >> 8) & 255, n & 255]; }
+  class CrowdSemanticSegmentation extends ImageTool {
+    hint() { return "Paint over each object with its label. E toggles the eraser, [ and ] change the brush size."; }
+    color(label) { var i = this.labels.indexOf(label); return CATEGORY10[(i < 0 ? 0 : i) % CATEGORY10.length]; }
+    makeLayer() { return h("canvas", { class: "cw-layer cw-paint" }); }
+    loadInitial() {
+      var self = this;
+      this.layer.width = this.W; this.layer.height = this.H;
+      this.ctx = this.layer.getContext("2d", { willReadFrequently: true });
+      this.ctx.imageSmoothingEnabled = false;
+      this.data = this.ctx.createImageData(this.W, this.H);
+      this.brush = Math.max(3, Math.round(Math.min(this.W, this.H) / 60));
+      this.eraser = false;
+      this.modified = false;
+      this.shapes = [];
+      var tb = this.querySelector(".cw-toolbar");
+      this.brushLabel = h("span", { class: "cw-zoom" });
+      var er = h("button", { type: "button", class: "cw-btn", "data-cw-internal": "", text: "Eraser (E)" });
+      er.addEventListener("click", function () { self.setEraser(!self.eraser); });
+      this.eraserButton = er;
+      tb.appendChild(er); tb.appendChild(this.brushLabel);
+      this.updateBrush();
+      var init = this.initial;
+      if (init && typeof init === "object" && init.src) {
+        var im = new Image();
+        im.onload = function () { self.ctx.drawImage(im, 0, 0); self.data = self.ctx.getImageData(0, 0, self.W, self.H); };
+        im.src = init.src;
+      }
+    }
+    setEraser(on) { this.eraser = on; this.eraserButton.classList.toggle("cw-on", on); }
+    updateBrush() { this.brushLabel.textContent = "brush " + this.brush + " px"; }
+    relabel() { return false; }
+    render() {}
+    deleteSelected() {}
+    stamp(cx, cy) {
+      var r = this.brush, W = this.W, H = this.H, d = this.data.data;
+      var rgb = hexRgb(this.color(this.current)), a = this.eraser ? 0 : 255;
+      var x0 = Math.max(0, Math.floor(cx - r)), x1 = Math.min(W - 1, Math.ceil(cx + r));
+      var y0 = Math.max(0, Math.floor(cy - r)), y1 = Math.min(H - 1, Math.ceil(cy + r));
+      for (var y = y0; y <= y1; y++) for (var x = x0; x <= x1; x++) {
+        var dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+        if (dx * dx + dy * dy > r * r) continue;
+        var o = (y * W + x) * 4;
+        if (a) { d[o] = rgb[0]; d[o + 1] = rgb[1]; d[o + 2] = rgb[2]; d[o + 3] = 255; } else { d[o] = d[o + 1] = d[o + 2] = d[o + 3] = 0; }
+      }
+      this.ctx.putImageData(this.data, 0, 0, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+      this.modified = true;
+    }
+    strokeTo(p) {
+      var last = this.last || p;
+      var dist = Math.hypot(p.x - last.x, p.y - last.y), step = Math.max(1, this.brush / 2);
+      for (var t = step; t < dist; t += step) this.stamp(last.x + (p.x - last.x) * t / dist, last.y + (p.y - last.y) * t / dist);
+      this.stamp(p.x, p.y);
+      this.last = p;
+    }
+    bindPointer() {
+      var self = this, painting = false;
+      this.layer.addEventListener("pointerdown", function (ev) {
+        if (ev.button !== 0 || !self.W) return;
+        ev.preventDefault();
+        self.wrap.focus({ preventScroll: true });
+        painting = true; self.last = null;
+        self.strokeTo(self.toImage(ev));
+        self.layer.setPointerCapture(ev.pointerId);
+      });
+      this.layer.addEventListener("pointermove", function (ev) { if (painting) self.strokeTo(self.toImage(ev)); });
+      var end = function () { if (painting) { painting = false; self.last = null; self.dispatchEvent(new Event("change", { bubbles: true })); } };
+      this.layer.addEventListener("pointerup", end);
+      this.layer.addEventListener("pointercancel", end);
+    }
+    handleKey(ev) {
+      if (ev.key === "e" || ev.key === "E") { this.setEraser(!this.eraser); return true; }
+      if (ev.key === "[") { this.brush = Math.max(1, Math.round(this.brush / 1.4)); this.updateBrush(); return true; }
+      if (ev.key === "]") { this.brush = Math.min(500, Math.round(this.brush * 1.4) + 1); this.updateBrush(); return true; }
+      return ImageTool.prototype.handleKey.call(this, ev);
+    }
+    crowdValue() {
+      if (!this.W) return undefined;
+      var used = {}, d = this.data.data, self = this;
+      var byColor = {};
+      this.labels.forEach(function (l) { byColor[self.color(l).slice(1)] = l; });
+      for (var o = 0; o < d.length; o += 4) {
+        if (!d[o + 3]) continue;
+        var hex = ((1 << 24) | (d[o] << 16) | (d[o + 1] << 8) | d[o + 2]).toString(16).slice(1);
+        if (byColor[hex] !== undefined) used[byColor[hex]] = true;
+      }
+      var mappings = {};
+      this.labels.forEach(function (l) { if (used[l]) mappings[l] = { color: self.color(l) }; });
+      var out = { inputImageProperties: this.imageProps(), labelMappings: mappings,
+        labeledImage: { pngImageData: this.layer.toDataURL("image/png").split(",")[1] } };
+      if (this.initial && typeof this.initial === "object") out.initialValueModified = !!this.modified;
+      return out;
+    }
+  }
   // ---------------------------------------------------------------------------------------
   class Region extends HTMLElement {}
   class UnsupportedElement extends HTMLElement {
@@ -1200,6 +1299,7 @@
     "crowd-polyline": CrowdPolyline,
     "crowd-line": CrowdLine,
     "crowd-entity-annotation": CrowdEntityAnnotation,
+    "crowd-semantic-segmentation": CrowdSemanticSegmentation,
   };
   ["short-instructions", "full-instructions", "classification-target", "worker-comment", "short-summary",
     "detailed-instructions", "positive-example", "negative-example"].forEach(function (n) {
