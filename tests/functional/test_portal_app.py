@@ -327,6 +327,8 @@ def test_default_bind_is_loopback_and_remote_needs_a_flag(env) -> None:  # type:
     assert make_server(store, tq).config.host == "127.0.0.1"
     with pytest.raises(UsageError):
         make_server(store, tq, host="0.0.0.0")
+    remote = make_server(store, tq, host="0.0.0.0", allow_remote=True)  # explicit opt-in only
+    assert remote.config.host == "0.0.0.0"
     server, thread, base = run_in_thread(store, tq)
     try:
         [sock] = [s for srv in server.servers for s in srv.sockets]
