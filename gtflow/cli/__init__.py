@@ -34,6 +34,14 @@ def err_console() -> Any:
     return Console(stderr=True)
 
 
+def _print_error(exc: Exception) -> None:
+    # soft_wrap keeps "PATH:LINE: field: message" on one line whatever the terminal width,
+    # and the message is printed as text, never as rich markup.
+    from rich.text import Text
+
+    err_console().print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True, highlight=False)
+
+
 def _module_names() -> dict[str, str]:
     names = {}
     for info in pkgutil.iter_modules(__path__):
@@ -62,10 +70,10 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            err_console().print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            _print_error(exc)
             ctx.exit(2)
         except GtflowError as exc:
-            err_console().print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            _print_error(exc)
             ctx.exit(1)
 
 
