@@ -8,9 +8,9 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from functools import partial
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gtflow.errors import ContractError, UsageError

@@ -17,7 +17,12 @@ import pytest
 from gtflow.errors import ConflictError, ContractError, UsageError
 from gtflow.store import LocalStore
 from gtflow.training.evaluation import evaluate
-from gtflow.training.local_trainer import LocalTrainingConfig, evaluate_loss, job_output_uris, train_local
+from gtflow.training.local_trainer import (
+    LocalTrainingConfig,
+    evaluate_loss,
+    job_output_uris,
+    train_local,
+)
 from gtflow.training.predictor import LocalPredictor
 from gtflow.training.synthetic import SyntheticStyle, generate_dataset
 
