@@ -1,0 +1,62 @@
+"""``gtflow predict``: detections in the built-in algorithm's format, locally or from an endpoint.
+
+    gtflow predict IMAGE... (--model s3://.../model.tar.gz | --endpoint NAME) [--score-threshold 0.2]
+
+IMAGE is an ``s3://`` URI in the configured store or a local file. One JSON line per image:
+``{"source": IMAGE, "prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gtflow.cli import pass_config
+from gtflow.config import GtflowConfig
+from gtflow.errors import UsageError
+
+__all__ = ["command", "open_predictor"]
+
+
+def open_predictor(config: GtflowConfig, model: str | None, endpoint: str | None, score_threshold: float) -> Any:
+    """A LocalPredictor for ``model`` or an EndpointPredictor for ``endpoint``."""
+    if bool(model) == bool(endpoint):
+        raise UsageError("give exactly one of --model and --endpoint")
+    from gtflow.backends import open_backend
+
+    if model:
+        from gtflow.training.predictor import LocalPredictor
+
+        if model.startswith("s3://"):
+            return LocalPredictor.from_store(open_backend(config).store, model, score_threshold=score_threshold)
+        return LocalPredictor(Path(model).read_bytes(), score_threshold=score_threshold, path=model)
+    from gtflow.store.s3 import make_client
+    from gtflow.training.predictor import EndpointPredictor
+
+    backend = open_backend(config)
+    client = backend.client("sagemaker-runtime") if hasattr(backend, "client") else \
+        make_client("sagemaker-runtime", region=config.region)
+    return EndpointPredictor(client, str(endpoint))
+
+
+@click.command(name="predict")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--model", default=None, help="A gtflow model.tar.gz (s3:// URI in the store, or a file).")
+@click.option("--endpoint", default=None, help="A SageMaker endpoint of the built-in algorithm.")
+@click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.2, show_default=True)
+@pass_config
+def command(config: GtflowConfig, images: tuple[str, ...], model: str | None, endpoint: str | None,
+            score_threshold: float) -> None:
+    """Detect objects in images."""
+    from gtflow.backends import open_backend
+
+    predictor = open_predictor(config, model, endpoint, score_threshold)
+    store = open_backend(config).store if any(i.startswith("s3://") for i in images) else None
+    for image in images:
+        data = store.get_bytes(image) if store is not None and image.startswith("s3://") else Path(image).read_bytes()
+        out = predictor.predict(data)
+        rows = [r for r in out["prediction"] if r[1] >= score_threshold]
+        click.echo(json.dumps({"source": image, "prediction": rows}))
