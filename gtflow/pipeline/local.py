@@ -1,0 +1,135 @@
+"""Retraining services on the local backend: local human loops, local SSD training, local evaluation.
+
+    services = local_services(store, config)   # then gtflow.pipeline.retrain(config, services)
+
+The answers come from A2I ``output.json`` files of a flow definition (local human loops write
+them at A2I's key layout); training is :func:`gtflow.training.local_trainer.train_local`
+starting from the current model; evaluation predicts the held-out manifest with each model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gtflow.errors import ConfigError, GtflowError
+from gtflow.logs import get_logger
+from gtflow.pipeline.registry import ModelRegistry
+from gtflow.pipeline.retrain import RetrainConfig, RetrainServices
+from gtflow.pipeline.watermark import CompletedAnswer
+from gtflow.store.base import ObjectStore
+
+__all__ = ["local_services", "completed_from_outputs", "evaluate_model", "to_records_from_outputs", "merge_into"]
+
+log = get_logger(__name__)
+
+
+def completed_from_outputs(outputs: Sequence[Any]) -> list[CompletedAnswer]:
+    """A completed answer per ``output.json``: completed when its last worker submitted."""
+    out = []
+    for item in outputs:
+        times = [_dt.datetime.fromisoformat(a.submission_time.replace("Z", "+00:00")) for a in item.output.human_answers]
+        if not times:
+            continue
+        out.append(CompletedAnswer(item.output.human_loop_name, max(times), item.uri))
+    return out
+
+
+def to_records_from_outputs(
+    store: ObjectStore, answers: Sequence[CompletedAnswer], class_map: Mapping[int, str], label_attribute: str,
+) -> list[dict[str, Any]]:
+    """Augmented-manifest lines (GT bounding-box label + metadata) for these loops' answers."""
+    from gtflow.a2i.collect import read_outputs
+    from gtflow.a2i.convert import ConversionReport, convert_outputs
+
+    report = ConversionReport()
+    outputs = read_outputs(store, [a.output_uri for a in answers])
+    records = list(convert_outputs(outputs, class_map, label_attribute, report=report))
+    if report.skipped:
+        log.warning("%d reviewed loops could not be converted and were left out", len(report.skipped))
+    return records
+
+
+def merge_into(
+    store: ObjectStore, config: RetrainConfig, previous_uri: str, reviewed: list[dict[str, Any]], out_uri: str,
+) -> dict[str, Any]:
+    """Merge reviewed lines into the previous training manifest; validate and write it."""
+    from gtflow.training.manifests import merge_reviewed, read_manifest, replay_subset, write_manifest
+
+    class_map = {int(k): v for k, v in config.class_map.items()}
+    merged = merge_reviewed(read_manifest(store, previous_uri), reviewed, label_attribute=config.label_attribute,
+                            class_map=class_map, allow_new_classes=config.allow_new_classes,
+                            previous_path=previous_uri)
+    records = list(merged.records)
+    if config.replay_ratio is not None:
+        records = replay_subset(records, merged.changed, config.replay_ratio)
+    write_manifest(store, out_uri, records, label_attribute=config.label_attribute, num_classes=len(class_map))
+    return {"lines": len(records), "added": len(merged.added), "replaced": len(merged.replaced),
+            "ignored_reviews": len(merged.ignored_reviews), "num_classes": len(class_map)}
+
+
+def evaluate_model(store: ObjectStore, model_uri: str, manifest_uri: str, label_attribute: str,
+                   class_map: Mapping[int, str] | None = None) -> Any:
+    """The :class:`~gtflow.training.evaluation.EvaluationReport` of a model on a manifest."""
+    from gtflow.training.evaluation import evaluate
+    from gtflow.training.manifests import read_manifest
+    from gtflow.training.predictor import LocalPredictor
+
+    predictor = LocalPredictor.from_store(store, model_uri)
+    return evaluate(predictor, store, read_manifest(store, manifest_uri), label_attribute=label_attribute,
+                    class_map=class_map or predictor.class_map)
+
+
+def metrics_of(report: Any) -> dict[str, Any]:
+    return {"map50": report.map_voc50, "coco_map": report.map_coco, "coco_map50": report.map_coco50,
+            "per_class_ap50": {c.name: c.ap_voc50 for c in report.per_class}}
+
+
+def local_services(store: ObjectStore, config: RetrainConfig, *, progress: bool = False,
+                   num_threads: int | None = None) -> RetrainServices:
+    """The local backend's :class:`RetrainServices` for ``config``.
+
+    ``config.answers`` names the flow definition whose loops feed training:
+    ``{"flow_definition": "od-review"}`` (or ``{"output_prefix": "s3://..."}`` for A2I outputs
+    gathered elsewhere).
+    """
+    from gtflow.a2i.collect import collect_outputs
+
+    class_map = {int(k): v for k, v in config.class_map.items()}
+    prefix = config.answers.get("output_prefix")
+    flow = config.answers.get("flow_definition")
+    if not prefix and not flow:
+        raise ConfigError("answers needs flow_definition or output_prefix", field="answers")
+
+    def completed() -> list[CompletedAnswer]:
+        errors: list[GtflowError] = []
+        if flow:
+            from gtflow.a2i.local import LocalHumanLoops
+
+            outputs = LocalHumanLoops.for_store(store).collect(flow, errors=errors)
+        else:
+            outputs = collect_outputs(store, prefix, errors=errors)
+        for e in errors:
+            log.warning("skipped an unreadable output.json: %s", e)
+        return completed_from_outputs(outputs)
+
+    def train(job: str, train_uri: str, heldout: str, base: str | None) -> dict[str, Any]:
+        from gtflow.training.local_trainer import LocalTrainingConfig, train_local
+
+        cfg = LocalTrainingConfig(**dict(config.training))
+        result = train_local(store, train=train_uri, validation=heldout, label_attribute=config.label_attribute,
+                             output_path=config.output_prefix, config=cfg, previous_model=base,
+                             class_map=class_map, job_name=job, progress=progress, num_threads=num_threads)
+        return {"model_uri": result.model_uri, "metrics": dict(result.metrics), "attached": result.attached}
+
+    return RetrainServices(
+        store=store,
+        completed_answers=completed,
+        to_records=lambda answers: to_records_from_outputs(store, answers, class_map, config.label_attribute),
+        merge=lambda prev, reviewed, out: merge_into(store, config, prev, reviewed, out),
+        train=train,
+        evaluate=lambda model, manifest: metrics_of(
+            evaluate_model(store, model, manifest, config.label_attribute, class_map)),
+        registry=ModelRegistry(store, config.models_prefix),
+    )
