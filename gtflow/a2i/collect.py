@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gtflow.errors import ContractError, GtflowError
+from gtflow.errors import ContractError, GtflowError, ObjectNotFoundError, StoreError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectInfo, ObjectStore
 from gtflow.wire.a2i import HumanLoopOutput
@@ -68,6 +69,37 @@ def parse_output(data: bytes | str, uri: str) -> HumanLoopOutput:
         raise exc.at(path=uri) from None
 
 
+def _reader(store: Any) -> Any:
+    """``get_bytes`` of the store; for a LocalStore, a direct read of the listed file.
+
+    The listing of a LocalStore walks real folders only (it follows no symlink), so a listed
+    key maps to ``<root>/<bucket>/<key>`` without resolving every path component again; the
+    final component is opened with O_NOFOLLOW.
+    """
+    from gtflow.store.local import LocalStore
+
+    if not isinstance(store, LocalStore):
+        return store.get_bytes
+    root = str(store.root)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+
+    def read(uri: str) -> bytes:
+        bucket, _, key = uri[5:].partition("/")
+        parts = key.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            return store.get_bytes(uri)  # let the store refuse it
+        try:
+            fd = os.open(os.path.join(root, bucket, *parts), flags)
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError("no such object", path=uri) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot read object: {exc.strerror}", path=uri) from exc
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
+
+    return read
+
+
 def _workers_for(store: Any, max_workers: int) -> int:
     # A boto3 client keeps max_pool_connections (default 10) sockets; more threads than that
     # would open and discard connections instead of reusing them.
@@ -88,12 +120,13 @@ def read_outputs(
     With an ``errors`` list, unreadable or malformed objects are appended there and skipped;
     without one, the first error is raised.
     """
+    get = _reader(store)
     pairs = [(i.uri, i.last_modified) if isinstance(i, ObjectInfo) else (str(i), None) for i in items]
 
     def one(pair: tuple[str, _dt.datetime | None]) -> CollectedOutput | GtflowError:
         uri, modified = pair
         try:
-            return CollectedOutput(uri, parse_output(store.get_bytes(uri), uri), modified)
+            return CollectedOutput(uri, parse_output(get(uri), uri), modified)
         except GtflowError as exc:
             if errors is None:
                 raise

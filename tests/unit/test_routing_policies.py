@@ -199,3 +199,18 @@ def test_class_maps_from_gt_object_and_list(tmp_path: Path):
     for bad in ({"x": "a"}, {"0": ""}, ["a", "a"], "a", {"-1": "a"}):
         with pytest.raises(ConfigError):
             parse_class_map(bad)
+
+
+def test_the_bulk_qa_policy_document_is_read_as_written(tmp_path: Path):
+    """The per-class file `gtflow qa thresholds --policy-out` writes (docs/routing.md)."""
+    from gtflow.qa.thresholds import Threshold, scaled_policy
+
+    doc = scaled_policy({"cat": Threshold("cat", 92.5, "lower-bound"), "dog": Threshold("dog", None, "lower-bound")}, top_edge=100)
+    f = tmp_path / "policy.json"
+    f.write_text(json.dumps(doc))
+    policy = load_policy(f)
+    assert policy.per_class is not None and policy.per_class.to_dict() == doc
+    assert policy.decide(pred("s3://b/1", (0, 0.92)), CLASSES).reason == "below-class-threshold"
+    assert not policy.decide(pred("s3://b/2", (0, 0.93)), CLASSES).routed
+    assert policy.decide(pred("s3://b/3", (1, 0.99)), CLASSES).reason == "class-always-routed"
+    assert policy.decide(pred("s3://b/4", (2, 0.99)), CLASSES).reason == "below-class-threshold"  # default 1.0
