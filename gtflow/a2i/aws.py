@@ -14,6 +14,7 @@ anything else raises :class:`~gtflow.errors.ConflictError`.
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import json
 import time
@@ -40,8 +41,8 @@ def _utc(t: Any) -> _dt.datetime:
     if isinstance(t, str):
         t = _dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
     if t.tzinfo is None:
-        return t.replace(tzinfo=_dt.timezone.utc)  # type: ignore[no-any-return]
-    return t.astimezone(_dt.timezone.utc)  # type: ignore[no-any-return]
+        return t.replace(tzinfo=_dt.timezone.utc)
+    return t.astimezone(_dt.timezone.utc)
 
 
 class AwsHumanLoops(_StartManyMixin):
@@ -202,7 +203,7 @@ class AwsHumanLoops(_StartManyMixin):
         *,
         since: _dt.datetime | None = None,
         max_workers: int = 32,
-        errors: list[GtflowError] | None = None,
-    ) -> list[CollectedOutput]:
+        errors: builtins.list[GtflowError] | None = None,
+    ) -> builtins.list[CollectedOutput]:
         """The flow's output.json files written since ``since``, read concurrently from S3."""
         return collect_outputs(self.store, self.output_prefix(flow), since=since, max_workers=max_workers, errors=errors)

@@ -15,6 +15,7 @@ has and starts only the missing ones, so each distinct input is started once acr
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ class HumanLoops(Protocol):
 
     def stop(self, name: str) -> None: ...
 
-    def collect(self, flow: str, *, since: _dt.datetime | None = None, max_workers: int = 32) -> list[Any]: ...
+    def collect(self, flow: str, *, since: _dt.datetime | None = None, max_workers: int = 32) -> builtins.list[Any]: ...
 
 
 class _StartManyMixin:
@@ -155,7 +156,7 @@ class _StartManyMixin:
         task_inputs: Iterable[Mapping[str, Any]],
         *,
         on_result: Callable[[StartResult], None] | None = None,
-    ) -> list[StartResult]:
+    ) -> builtins.list[StartResult]:
         """Start a loop per distinct input; loops the flow already has are not started again.
 
         Inputs are prepared (and size-checked) before the first start, so a bad input stops

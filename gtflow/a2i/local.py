@@ -14,6 +14,7 @@ Statuses: a pending task is ``InProgress``, a complete one ``Completed``, a canc
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import json
 import os
@@ -252,8 +253,8 @@ class LocalHumanLoops(_StartManyMixin):
         *,
         since: _dt.datetime | None = None,
         max_workers: int = 32,
-        errors: list[GtflowError] | None = None,
-    ) -> list[CollectedOutput]:
+        errors: builtins.list[GtflowError] | None = None,
+    ) -> builtins.list[CollectedOutput]:
         """Deliver answers not yet written, then read the flow's output.json files."""
         info = self.flow(flow)
         self.queue.deliver_pending(info.name)
