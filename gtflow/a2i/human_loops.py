@@ -128,7 +128,16 @@ class HumanLoops(Protocol):
 
     def stop(self, name: str) -> None: ...
 
-    def collect(self, flow: str, *, since: _dt.datetime | None = None, max_workers: int = 32) -> builtins.list[Any]: ...
+    def collect(
+        self,
+        flow: str,
+        *,
+        since: _dt.datetime | None = None,
+        max_workers: int = 32,
+        errors: builtins.list[Any] | None = None,
+    ) -> builtins.list[Any]:
+        """The flow's ``output.json`` files (as :class:`~gtflow.a2i.CollectedOutput`) written since ``since``."""
+        ...
 
 
 class _StartManyMixin:
