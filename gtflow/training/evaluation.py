@@ -57,8 +57,11 @@ class GroundTruthImage:
 
     @classmethod
     def from_record(cls, rec: DetectionRecord) -> GroundTruthImage:
-        return cls(rec.label.width, rec.label.height,
-                   tuple((b.class_id, *map(float, b.xyxy)) for b in rec.label.annotations))
+        boxes = []
+        for b in rec.label.annotations:
+            x1, y1, x2, y2 = b.xyxy
+            boxes.append((b.class_id, float(x1), float(y1), float(x2), float(y2)))
+        return cls(rec.label.width, rec.label.height, tuple(boxes))
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,9 @@ def _coco(gt: Sequence[GroundTruthImage], dets: Sequence[Sequence[tuple[int, flo
           class_ids: Sequence[int]) -> tuple[float, float, dict[int, tuple[float, float]]]:
     fce = require_coco()
     np = require_numpy()
-    images, anns, results = [], [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for img_id, g in enumerate(gt, start=1):
         images.append({"id": img_id, "width": g.width, "height": g.height})
         for c, x1, y1, x2, y2 in g.boxes:

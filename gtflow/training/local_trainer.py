@@ -154,9 +154,9 @@ def _load_samples(torch: Any, store: ObjectStore, recs: Sequence[DetectionRecord
         sx, sy = size / max(rec.label.width, 1), size / max(rec.label.height, 1)
         boxes, labels = [], []
         for b in rec.label.annotations:
-            x1, y1, x2, y2 = b.xyxy
-            x1, x2 = max(0.0, x1 * sx), min(float(size), x2 * sx)
-            y1, y2 = max(0.0, y1 * sy), min(float(size), y2 * sy)
+            bx1, by1, bx2, by2 = b.xyxy
+            x1, x2 = max(0.0, bx1 * sx), min(float(size), bx2 * sx)
+            y1, y2 = max(0.0, by1 * sy), min(float(size), by2 * sy)
             if x2 - x1 >= 1.0 and y2 - y1 >= 1.0:
                 boxes.append([x1, y1, x2, y2])
                 labels.append(b.class_id + 1)

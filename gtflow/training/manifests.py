@@ -316,7 +316,8 @@ def split_train_validation(
     """
     if not 0 <= validation_fraction < 1:
         raise UsageError("validation_fraction must be in [0, 1)", field="validation_fraction")
-    train, val = [], []
+    train: list[dict[str, Any]] = []
+    val: list[dict[str, Any]] = []
     for r in records:
         (val if _unit_hash(f"{salt}\0{r['source-ref']}") < validation_fraction else train).append(dict(r))
     return train, val
