@@ -19,7 +19,13 @@ from benchmarks.harness import Measurement, best_of
 def run(quick: bool) -> list[Measurement]:
     from PIL import Image
 
-    from gtflow.moderation import CallableClassifier, CallableModerator, PromptModerator, RuleFilter, screen
+    from gtflow.moderation import (
+        CallableClassifier,
+        CallableModerator,
+        PromptModerator,
+        RuleFilter,
+        screen,
+    )
     from gtflow.moderation.rules import Rule
     from gtflow.store import LocalStore
 

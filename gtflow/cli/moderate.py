@@ -39,7 +39,14 @@ def _plugin(spec: str):  # "package.module:function"
 @pass_config
 def prompt_cmd(config, text, rules_file, comprehend, endpoint, classifier, as_json):
     """Moderate one prompt. Exit 0 allowed (maybe with warnings), 1 blocked or sent to review."""
-    from gtflow.moderation import CallableClassifier, ComprehendToxicity, EndpointToxicity, PromptModerator, RuleFilter, load_rules
+    from gtflow.moderation import (
+        CallableClassifier,
+        ComprehendToxicity,
+        EndpointToxicity,
+        PromptModerator,
+        RuleFilter,
+        load_rules,
+    )
     from gtflow.moderation.prompt import negative_prompts
 
     clf = None
@@ -78,7 +85,13 @@ def screen_cmd(config, prefix, out_prefix, provider, policy_file, quarantine, re
     """Screen every image under PREFIX; reruns skip images already decided."""
     import yaml
 
-    from gtflow.moderation import CallableModerator, CategoryPolicy, LocalReview, RekognitionModerator, screen
+    from gtflow.moderation import (
+        CallableModerator,
+        CategoryPolicy,
+        LocalReview,
+        RekognitionModerator,
+        screen,
+    )
     from gtflow.tasks import TaskQueue
 
     backend = open_backend(config)

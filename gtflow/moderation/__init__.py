@@ -1,6 +1,11 @@
 """Content moderation with humans in the loop: prompts, images, bulk screening, adapters."""
 
-from gtflow.moderation.adapter import AdapterData, build_adapter_data, category_thresholds, start_adapter_training
+from gtflow.moderation.adapter import (
+    AdapterData,
+    build_adapter_data,
+    category_thresholds,
+    start_adapter_training,
+)
 from gtflow.moderation.classifiers import (
     CallableClassifier,
     ComprehendToxicity,

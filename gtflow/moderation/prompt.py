@@ -13,11 +13,11 @@ for both (a rule hit alone already blocks, but the classifier's reasons are stil
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from gtflow.moderation.classifiers import ToxicityClassifier, ToxicityScore
-from gtflow.moderation.rules import RuleFilter
+from gtflow.moderation.rules import RuleFilter, RuleMatch
 
 __all__ = ["Reason", "PromptDecision", "PromptModerator", "negative_prompts", "NEGATIVE_PROMPTS"]
 
@@ -87,12 +87,12 @@ class PromptModerator:
         """Rules and every classifier run at the same time; each prompt gets one decision."""
         clfs = self.classifiers
         with ThreadPoolExecutor(max_workers=1 + len(clfs)) as pool:
-            rule_job = pool.submit(lambda: [self.rules.check(p) for p in prompts] if self.rules else [[] for _ in prompts])
+            rule_job: Future[list[list[RuleMatch]]] = pool.submit(lambda: [self.rules.check(p) for p in prompts] if self.rules else [[] for _ in prompts])
             clf_jobs = [pool.submit(c.classify, list(prompts)) for c in clfs]
             rule_hits = rule_job.result()
             per_clf = [job.result() for job in clf_jobs]
         scores = [_combine([s[i] for s in per_clf]) for i in range(len(prompts))]
-        return [self._decide(hits, score) for hits, score in zip(rule_hits, scores)]
+        return [self._decide(hits, score) for hits, score in zip(rule_hits, scores, strict=True)]
 
     def _decide(self, hits: list, score: ToxicityScore | None) -> PromptDecision:
         reasons = [Reason("rule", m.rule, m.action, f"matched {m.term!r}", category=m.category) for m in hits]

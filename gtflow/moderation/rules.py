@@ -253,5 +253,5 @@ def load_rules(source: str | Path | Sequence[Mapping[str, Any]]) -> list[Rule]:
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"rule {n}: needs id and terms ({exc})", path=path, field=f"[{n}]") from exc
         except ConfigError as exc:
-            raise exc.at(path=path)
+            raise exc.at(path=path) from exc.__cause__
     return rules

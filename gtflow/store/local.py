@@ -9,7 +9,7 @@ import os
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,7 +142,7 @@ class LocalStore:
         fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                yield fh  # type: ignore[misc]
+                yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
             try:
@@ -155,10 +155,8 @@ class LocalStore:
                     path=uri,
                 ) from exc
         except BaseException:
-            try:
+            with suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
 
     # -- conditional writes ------------------------------------------------------------------

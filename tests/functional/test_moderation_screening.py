@@ -9,7 +9,7 @@ from PIL import Image
 
 from gtflow.errors import UsageError
 from gtflow.moderation.adapter import build_adapter_data, category_thresholds
-from gtflow.moderation.image import CallableModerator, CategoryPolicy, ModerationLabel
+from gtflow.moderation.image import CallableModerator, ModerationLabel
 from gtflow.moderation.screening import LocalReview, read_decisions, screen
 from gtflow.store import LocalStore
 from gtflow.tasks import TaskQueue
