@@ -279,7 +279,8 @@ class TaskQueue:
         return self._queue_info(row)
 
     def queues(self, *, owner: str | None = None) -> list[QueueInfo]:
-        sql, args = "SELECT * FROM queues", ()
+        sql = "SELECT * FROM queues"
+        args: tuple[str, ...] = ()
         if owner is not None:
             sql, args = sql + " WHERE owner=?", (owner,)
         return [self._queue_info(r) for r in self._conn().execute(sql + " ORDER BY name", args)]

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from gtflow.errors import ServiceError, UsageError
@@ -122,15 +123,17 @@ class ComprehendToxicity:
         per_text: list[list[ToxicityScore]] = [[] for _ in texts]
         for batch in _batches(segments):
             resp = _call_with_retry(
-                lambda b=batch: self.client.detect_toxic_content(
-                    TextSegments=[{"Text": s} for _, s in b], LanguageCode=self.language
+                partial(
+                    self.client.detect_toxic_content,
+                    TextSegments=[{"Text": s} for _, s in batch],
+                    LanguageCode=self.language,
                 ),
                 sleep=self.sleep,
             )
             results = resp.get("ResultList", [])
             if len(results) != len(batch):
                 raise ServiceError(f"DetectToxicContent returned {len(results)} results for {len(batch)} segments")
-            for (i, _), r in zip(batch, results):
+            for (i, _), r in zip(batch, results, strict=True):
                 labels = {lab["Name"]: float(lab["Score"]) for lab in r.get("Labels", [])}
                 per_text[i].append(ToxicityScore(float(r.get("Toxicity", 0.0)), labels))
         return [_worst(scores) for scores in per_text]
@@ -182,9 +185,10 @@ class EndpointToxicity:
         out: list[ToxicityScore] = []
         for i in range(0, len(texts), self.batch_size):
             chunk = list(texts[i : i + self.batch_size])
-            resp = _call_with_retry(lambda c=chunk: self.client.invoke_endpoint(
+            resp = _call_with_retry(partial(
+                self.client.invoke_endpoint,
                 EndpointName=self.endpoint, ContentType="application/json", Accept="application/json",
-                Body=json.dumps({"inputs": c}).encode(),
+                Body=json.dumps({"inputs": chunk}).encode(),
             ))
             body = resp["Body"].read() if hasattr(resp["Body"], "read") else resp["Body"]
             scores = self.parse(json.loads(body))

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from gtflow.errors import UsageError
@@ -130,8 +131,8 @@ class RekognitionModerator:
 
     def moderate(self, image: str) -> ImageModeration:
         req = self.request(image)
-        kwargs = {"sleep": self._sleep} if self._sleep else {}
-        resp = _call_with_retry(lambda: self.client.detect_moderation_labels(**req), **kwargs)
+        call = partial(self.client.detect_moderation_labels, **req)
+        resp = _call_with_retry(call, sleep=self._sleep) if self._sleep else _call_with_retry(call)
         loop = (resp.get("HumanLoopActivationOutput") or {}).get("HumanLoopArn")
         labels = tuple(ModerationLabel.from_rekognition(d) for d in resp.get("ModerationLabels", []))
         return ImageModeration(image, labels, str(resp.get("ModerationModelVersion", "")), loop)
