@@ -86,11 +86,15 @@ def synthetic(config: GtflowConfig, prefix: str, count: int, seed: int, start: i
               help="Train on the changed lines plus R x as many old ones (default: all lines).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the replay sample.")
 @click.option("--allow-new-classes", is_flag=True, help="Give unknown class names new ids (a new model).")
+@click.option("--class-map", "class_map_src", default=None,
+              help='The training class map: a JSON/YAML file or inline JSON ({"0": "dog"} or ["dog", ...]); '
+                   "default: the union of the previous manifest's maps.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def prepare(config: GtflowConfig, reviewed_uris: tuple[str, ...], previous_uri: str | None, label_attribute: str,
             reviewed_label_attribute: str | None, out_prefix: str, validation_fraction: float,
-            replay_ratio: float | None, seed: int, allow_new_classes: bool, as_json: bool) -> None:
+            replay_ratio: float | None, seed: int, allow_new_classes: bool, class_map_src: str | None,
+            as_json: bool) -> None:
     """Merge reviewed labels into the training manifest, then split train/validation."""
     from gtflow.training.manifests import (
         merge_reviewed,
@@ -99,6 +103,18 @@ def prepare(config: GtflowConfig, reviewed_uris: tuple[str, ...], previous_uri: 
         write_manifest,
     )
 
+    class_map = None
+    if class_map_src is not None:
+        from gtflow.routing import load_class_map, parse_class_map
+
+        text = class_map_src.strip()
+        if text.startswith(("{", "[")):
+            try:
+                class_map = parse_class_map(json.loads(text), path="--class-map")
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--class-map is not JSON: {exc.msg}", field="--class-map") from exc
+        else:
+            class_map = load_class_map(text)
     store = _store(config)
     previous = read_manifest(store, previous_uri) if previous_uri else []
     reviewed: list[dict[str, Any]] = []
@@ -106,6 +122,7 @@ def prepare(config: GtflowConfig, reviewed_uris: tuple[str, ...], previous_uri: 
         reviewed.extend(read_manifest(store, uri))
     res = merge_reviewed(previous, reviewed, label_attribute=label_attribute,
                          reviewed_label_attribute=reviewed_label_attribute, allow_new_classes=allow_new_classes,
+                         class_map=class_map,
                          previous_path=previous_uri, reviewed_path=",".join(reviewed_uris))
     train_all, val = split_train_validation(res.records, validation_fraction)
     val_refs = {r["source-ref"] for r in val}

@@ -9,7 +9,9 @@ converted to it); :func:`merge_reviewed` folds them into the previous training m
 - the class map stays stable: reviewed class ids are mapped **by name** onto the training
   map, and a class the map does not know is an error unless ``allow_new_classes`` (then it gets
   the next free id);
-- nothing old is dropped unless a newer review replaced it.
+- nothing old is dropped unless a newer review replaced it;
+- reviewed boxes are clipped to the image (a box entirely outside it is dropped, and the
+  metadata's ``objects`` list follows).
 
 :func:`split_train_validation` hashes ``source-ref``, so an image never moves between train
 and validation from one round to the next. Every manifest written goes through the
@@ -196,6 +198,16 @@ def _remap(rec: DetectionRecord, line_no: int, target: dict[int, str], by_name: 
     return mapping
 
 
+def _clip(ann: dict[str, Any], width: int, height: int) -> bool:
+    """Clip a reviewer's box to the image (the drawing tool lets boxes leave it); False if empty."""
+    x1, y1 = max(0, ann["left"]), max(0, ann["top"])
+    x2, y2 = min(width, ann["left"] + ann["width"]), min(height, ann["top"] + ann["height"])
+    if x2 <= x1 or y2 <= y1:
+        return False
+    ann.update(left=x1, top=y1, width=x2 - x1, height=y2 - y1)
+    return True
+
+
 def merge_reviewed(
     previous: Sequence[Mapping[str, Any]],
     reviewed: Sequence[Mapping[str, Any]],
@@ -246,9 +258,17 @@ def merge_reviewed(
         seq += 1
         line = {k: v for k, v in rec.raw.items() if k not in (attr_in, f"{attr_in}-metadata")}
         label = rec.label.to_dict()
-        for ann in label["annotations"]:
+        keep = []
+        for j, ann in enumerate(label["annotations"]):
             ann["class_id"] = mapping[ann["class_id"]]
+            if _clip(ann, rec.label.width, rec.label.height):
+                keep.append(j)
         meta = dict(rec.raw.get(f"{attr_in}-metadata") or {})
+        if len(keep) < len(label["annotations"]):
+            objects = meta.get("objects")
+            if isinstance(objects, list) and len(objects) == len(label["annotations"]):
+                meta["objects"] = [objects[j] for j in keep]
+            label["annotations"] = [label["annotations"][j] for j in keep]
         used = sorted({a["class_id"] for a in label["annotations"]})
         meta["class-map"] = {str(c): target[c] for c in used}
         line[label_attribute] = label

@@ -71,6 +71,12 @@ def test_prepare_refuses_new_classes_with_exit_1(tmp_path):
                                    "--reviewed", "s3://data/a/odd.manifest", "--label-attribute", "bounding-box",
                                    "--out-prefix", "s3://data/out"])
     assert res.exit_code == 1 and "hexagon" in res.output and "allow-new-classes" in res.output
+    # the same review is accepted when the class map names its classes
+    ok = CliRunner().invoke(cli, ["--root", str(root), "train", "prepare", "--reviewed", "s3://data/a/odd.manifest",
+                                  "--label-attribute", "bounding-box", "--out-prefix", "s3://data/out2",
+                                  "--class-map", '["hexagon", "x", "y", "z"]', "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["class_map"] == {"0": "hexagon", "1": "x", "2": "y", "3": "z"}
 
 
 def test_sagemaker_dry_run_prints_the_request(tmp_path):

@@ -159,3 +159,28 @@ def test_stats_and_class_map():
     assert (st.num_images, st.num_boxes, st.max_boxes_per_image, st.label_width) == (2, 4, 3, 17)
     assert st.boxes_per_class == {0: 1, 1: 2, 2: 1} and st.num_classes == 3
     assert class_map_of(recs, "bb") == {0: "circle", 1: "ellipse", 2: "square"}
+
+
+def test_a2i_answers_merge_with_boxes_clipped_to_the_image():
+    from gtflow.a2i.convert import to_manifest_line
+    from gtflow.wire.a2i import HumanLoopOutput
+
+    out = HumanLoopOutput.from_dict({
+        "flowDefinitionArn": "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/fd",
+        "humanLoopName": "loop-1", "inputContent": {"taskObject": "s3://b/1"},
+        "humanAnswers": [{"answerContent": {"annotatedResult": {"boundingBoxes": [
+            {"label": "square", "left": 15, "top": 2, "width": 10, "height": 4},    # leaves the 20 px image
+            {"label": "circle", "left": 30, "top": 30, "width": 5, "height": 5},    # wholly outside
+            {"label": "ellipse", "left": 2, "top": 2, "width": 5, "height": 5}],
+            "inputImageProperties": {"height": 20, "width": 20}}},
+            "submissionTime": "2026-03-01T10:00:00.000Z", "workerId": "w1"}]})
+    rev = to_manifest_line(out, dict(enumerate(NAMES)), "a2i-retraining")
+    res = merge_reviewed([line("s3://b/1", [0], "2026-01-01T00:00:00.000000")], [rev], label_attribute="bb",
+                         reviewed_label_attribute="a2i-retraining", class_map=dict(enumerate(NAMES)))
+    assert res.replaced == ("s3://b/1",)
+    rec = res.records[0]
+    assert rec["bb"]["annotations"] == [
+        {"class_id": 2, "left": 15, "top": 2, "width": 5, "height": 4},
+        {"class_id": 1, "left": 2, "top": 2, "width": 5, "height": 5}]
+    assert len(rec["bb-metadata"]["objects"]) == 2
+    assert rec["bb-metadata"]["job-name"] == "a2i/loop-1"
