@@ -35,6 +35,7 @@ from gtflow.labeling.names import (
     validate_workteam_arn,
 )
 from gtflow.logs import get_logger
+from gtflow.store.s3 import error_code
 from gtflow.uris import S3Uri
 
 __all__ = [
@@ -212,10 +213,6 @@ def upload_ui(store: Any, spec: LabelingJobSpec) -> LabelingJobSpec:
     return replace(spec, **changes) if changes else spec
 
 
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def create_labeling_job(client: Any, store: Any, spec: LabelingJobSpec) -> str:
     """Upload the UI, validate and call ``CreateLabelingJob``; returns the job ARN.
 
@@ -227,8 +224,8 @@ def create_labeling_job(client: Any, store: Any, spec: LabelingJobSpec) -> str:
     try:
         resp = client.create_labeling_job(**req)
     except Exception as exc:
-        if _code(exc) not in ("ResourceInUse", "ResourceInUseException"):
-            raise ServiceError(f"CreateLabelingJob failed: {_code(exc) or type(exc).__name__}",
+        if error_code(exc) not in ("ResourceInUse", "ResourceInUseException"):
+            raise ServiceError(f"CreateLabelingJob failed: {error_code(exc) or type(exc).__name__}",
                                field="LabelingJobName") from exc
         d = client.describe_labeling_job(LabelingJobName=spec.name)
         same = (

@@ -23,6 +23,7 @@ from typing import Any
 
 from gtflow.errors import ConflictError, UsageError
 from gtflow.store.base import ObjectStore
+from gtflow.store.s3 import error_code
 from gtflow.uris import S3Uri
 
 __all__ = [
@@ -119,7 +120,7 @@ def start_adapter_training(
         project_arn = client.create_project(ProjectName=project_name, Feature="CONTENT_MODERATION",
                                             AutoUpdate="DISABLED")["ProjectArn"]
     except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ResourceInUseException":
+        if error_code(exc) != "ResourceInUseException":
             raise
         found = client.describe_projects(ProjectNames=[project_name], Features=["CONTENT_MODERATION"])["ProjectDescriptions"]
         if not found:
@@ -143,7 +144,7 @@ def start_adapter_training(
     try:
         arn = client.create_project_version(**req)["ProjectVersionArn"]
     except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ResourceInUseException":
+        if error_code(exc) != "ResourceInUseException":
             raise
         found = client.describe_project_versions(ProjectArn=project_arn, VersionNames=[version])["ProjectVersionDescriptions"]
         arn = found[0]["ProjectVersionArn"]

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from gtflow.errors import ServiceError, UsageError
+from gtflow.store.s3 import error_code
 
 __all__ = [
     "ToxicityScore",
@@ -86,17 +87,13 @@ def split_segments(text: str, max_bytes: int = MAX_SEGMENT_BYTES) -> list[str]:
     return out
 
 
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def _call_with_retry(fn: Callable[[], Any], *, attempts: int = 5, base_delay: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> Any:
     """Retry throttling and transient errors with capped exponential backoff; never validation."""
     for attempt in range(attempts):
         try:
             return fn()
         except Exception as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code not in _RETRYABLE or attempt == attempts - 1:
                 if code:
                     raise ServiceError(f"{code}: {exc}") from exc

@@ -11,7 +11,7 @@ from gtflow.errors import MissingExtraError, ObjectNotFoundError, StoreError
 from gtflow.store.base import DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, ObjectInfo
 from gtflow.uris import S3Uri
 
-__all__ = ["S3Store", "make_client"]
+__all__ = ["S3Store", "make_client", "error_code"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
@@ -30,8 +30,16 @@ def make_client(service: str, *, region: str | None = None, **kwargs: Any) -> An
     return boto3.client(service, region_name=region, config=config, **kwargs)
 
 
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` ('' for any other exception).
+
+        >>> error_code(ValueError("x"))
+        ''
+    """
+    resp = getattr(exc, "response", None)
+    if isinstance(resp, dict):
+        return str(resp.get("Error", {}).get("Code", ""))
+    return ""
 
 
 class S3Store:
@@ -64,9 +72,9 @@ class S3Store:
         try:
             resp = self.client.get_object(Bucket=u.bucket, Key=u.key)
         except Exception as exc:
-            if _code(exc) in _NOT_FOUND:
+            if error_code(exc) in _NOT_FOUND:
                 raise ObjectNotFoundError("no such object", path=uri) from exc
-            raise StoreError(f"cannot read object: {_code(exc) or type(exc).__name__}", path=uri) from exc
+            raise StoreError(f"cannot read object: {error_code(exc) or type(exc).__name__}", path=uri) from exc
         return resp["Body"]
 
     def exists(self, uri: str) -> bool:
@@ -74,9 +82,9 @@ class S3Store:
         try:
             self.client.head_object(Bucket=u.bucket, Key=u.key)
         except Exception as exc:
-            if _code(exc) in _NOT_FOUND:
+            if error_code(exc) in _NOT_FOUND:
                 return False
-            raise StoreError(f"cannot stat object: {_code(exc) or type(exc).__name__}", path=uri) from exc
+            raise StoreError(f"cannot stat object: {error_code(exc) or type(exc).__name__}", path=uri) from exc
         return True
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
@@ -117,7 +125,7 @@ class S3Store:
         try:
             self.client.put_object(Bucket=u.bucket, Key=u.key, Body=data, IfNoneMatch="*", **extra)
         except Exception as exc:
-            if _code(exc) in _PRECONDITION:
+            if error_code(exc) in _PRECONDITION:
                 return False
             raise
         return True
@@ -127,7 +135,7 @@ class S3Store:
         try:
             resp = self.client.get_object(Bucket=u.bucket, Key=u.key)
         except Exception as exc:
-            if _code(exc) in _NOT_FOUND:
+            if error_code(exc) in _NOT_FOUND:
                 raise ObjectNotFoundError("no such object", path=uri) from exc
             raise
         return resp["Body"].read(), str(resp["ETag"])
@@ -140,7 +148,7 @@ class S3Store:
         except Exception as exc:
             # 412 when the ETag moved on; 409 (ConditionalRequestConflict) when writes race;
             # 404 when IfMatch names an object that is gone.
-            if _code(exc) in _PRECONDITION | _NOT_FOUND:
+            if error_code(exc) in _PRECONDITION | _NOT_FOUND:
                 return False
             raise
         return True

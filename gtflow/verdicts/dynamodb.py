@@ -13,15 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from gtflow.errors import ServiceError
+from gtflow.store.s3 import error_code
 from gtflow.verdicts import Verdict, aggregate, item_key
 
 __all__ = ["DynamoVerdictTable", "DEFAULT_TABLE"]
 
 DEFAULT_TABLE = "gtflow-verdicts"
-
-
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 class DynamoVerdictTable:
@@ -55,8 +52,8 @@ class DynamoVerdictTable:
                 BillingMode="PAY_PER_REQUEST",
             )
         except Exception as exc:
-            if _code(exc) != "ResourceInUseException":
-                raise ServiceError(f"cannot create table {self.table_name}: {_code(exc) or exc}") from exc
+            if error_code(exc) != "ResourceInUseException":
+                raise ServiceError(f"cannot create table {self.table_name}: {error_code(exc) or exc}") from exc
         self.client.get_waiter("table_exists").wait(TableName=self.table_name)
 
     def record(
@@ -95,9 +92,9 @@ class DynamoVerdictTable:
                     ExpressionAttributeNames={"#i": "item"},
                 )
             except Exception as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
+                if error_code(exc) == "ConditionalCheckFailedException":
                     continue
-                raise ServiceError(f"cannot write verdict: {_code(exc) or type(exc).__name__}",
+                raise ServiceError(f"cannot write verdict: {error_code(exc) or type(exc).__name__}",
                                    path=self.table_name) from exc
             added += 1
         return added
