@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gtflow.errors import ContractError
+from gtflow.wire.output import format_creation_date
 
 __all__ = [
     "WorkerAnswer",
@@ -102,8 +103,7 @@ def creation_date_from_uri(uri: str, fallback: _dt.datetime | None = None) -> st
     m = _TS.search(uri)
     if m:
         return f"{m.group(1)}T{m.group(2)}.000000"
-    t = fallback or _dt.datetime.now(_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return format_creation_date(fallback)
 
 
 def _decode_content(raw: Any) -> Mapping[str, Any]:

@@ -48,6 +48,7 @@ from gtflow.errors import ConfigError, ConflictError, ContractError, GtflowError
 from gtflow.logs import get_logger
 from gtflow.tasks import Answer, QueueInfo, Task, TaskQueue
 from gtflow.uris import S3Uri
+from gtflow.wire.output import format_creation_date
 
 __all__ = [
     "LocalJobSpec",
@@ -71,10 +72,6 @@ EXPIRED_REASON = (
 def gt_timestamp(t: _dt.datetime) -> str:
     """GT's file-name timestamp ``YYYY-MM-DD_HH:MM:SS`` (UTC)."""
     return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
-
-
-def _creation_date(t: _dt.datetime) -> str:
-    return t.astimezone(_dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -414,7 +411,7 @@ class LocalLabelingJob:
                                 json.dumps(response.to_list(), ensure_ascii=False, separators=(",", ":")),
                                 content_type="application/json")
             content_by_id = {i.dataset_object_id: i.consolidated_annotation.content for i in response.items}
-        self._write_output(lines, objects, content_by_id, no_answers, _creation_date(last))
+        self._write_output(lines, objects, content_by_id, no_answers, format_creation_date(last))
 
     def _write_output(self, lines: Mapping[str, dict[str, Any]], objects: Mapping[str, Mapping[str, Any]],
                       content_by_id: Mapping[str, Mapping[str, Any]], no_answers: set[str], created: str) -> None:
