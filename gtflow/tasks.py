@@ -50,6 +50,7 @@ __all__ = [
     "CompletionHook",
     "register_completion_hook",
     "iso_ms",
+    "select_next_task",
 ]
 
 log = get_logger(__name__)
@@ -182,6 +183,45 @@ CREATE TABLE IF NOT EXISTS answers (
 CREATE TABLE IF NOT EXISTS workers (
   worker_id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
 """
+
+
+def select_next_task(
+    db: sqlite3.Connection,
+    info: QueueInfo,
+    worker_id: str,
+    cutoff: str,
+    *,
+    exclude: Sequence[str] = (),
+    columns: str = "t.*",
+) -> tuple[Any, bool]:
+    """``(row, held)``: the ``tasks`` row (``columns`` of it) ``worker_id`` should do next, or None.
+
+    The one query behind :meth:`TaskQueue.next_task` and the portal's read-only prefetch hint:
+    a pending task the worker already holds (accepted at or after ``cutoff``; ``held`` is
+    True) comes first, then the oldest pending task they have not answered that still lacks
+    workers, counting live assignments as taken. Records nothing.
+    """
+    excl = list(exclude)
+    ex_sql = f" AND t.task_id NOT IN ({','.join('?' * len(excl))})" if excl else ""
+    row = db.execute(
+        f"SELECT {columns} FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
+        "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
+        "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
+        f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
+        [info.name, worker_id, cutoff, *excl],
+    ).fetchone()
+    if row is not None:
+        return row, True
+    row = db.execute(
+        f"SELECT {columns} FROM tasks t WHERE t.queue=? AND t.status='pending' "
+        "AND t.n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue "
+        "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
+        "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
+        "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
+        f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
+        [info.name, cutoff, info.workers_per_task, worker_id, *excl],
+    ).fetchone()
+    return row, False
 
 
 def _dumps(obj: Any) -> str:
@@ -358,28 +398,11 @@ class TaskQueue:
         info = self.queue(queue)
         now = self.clock()
         cutoff = (now - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
-        excl = list(exclude)
-        ex_sql = f" AND t.task_id NOT IN ({','.join('?' * len(excl))})" if excl else ""
         with self._tx() as db:
-            row = db.execute(
-                "SELECT t.* FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
-                "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
-                "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
-                f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
-                [queue, worker_id, cutoff, *excl],
-            ).fetchone()
+            row, held = select_next_task(db, info, worker_id, cutoff, exclude=exclude)
             if row is None:
-                row = db.execute(
-                    "SELECT t.* FROM tasks t WHERE t.queue=? AND t.status='pending' "
-                    "AND t.n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue "
-                    "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
-                    "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
-                    "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
-                    f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
-                    [queue, cutoff, info.workers_per_task, worker_id, *excl],
-                ).fetchone()
-                if row is None:
-                    return None
+                return None
+            if not held:
                 db.execute(
                     "INSERT INTO assignments VALUES (?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
                     "DO UPDATE SET accepted_at=excluded.accepted_at",

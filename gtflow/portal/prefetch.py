@@ -5,8 +5,8 @@ the portal cannot call it just to prefetch. :func:`peek_next` asks the same ques
 read-only connection and records nothing. It is a hint for the browser cache only: if it
 guesses wrong, the worker simply gets the task ``next_task`` picks.
 
-The queries mirror ``TaskQueue.next_task``; a schema the hint does not understand yields
-None rather than an error.
+It runs the same query as ``TaskQueue.next_task`` (:func:`gtflow.tasks.select_next_task`);
+a schema the hint does not understand yields None rather than an error.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 
 from gtflow.logs import get_logger
-from gtflow.tasks import TaskQueue
+from gtflow.tasks import TaskQueue, select_next_task
 
 __all__ = ["peek_next"]
 
@@ -41,26 +41,7 @@ def peek_next(queue: TaskQueue, name: str, worker_id: str, *, exclude: Sequence[
     try:
         info = queue.queue(name)
         cutoff = (queue.clock() - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
-        excl = list(exclude)
-        ex_sql = f" AND t.task_id NOT IN ({','.join('?' * len(excl))})" if excl else ""
-        db = _ro(queue)
-        row = db.execute(
-            "SELECT t.task_id FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
-            "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
-            "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
-            f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
-            [name, worker_id, cutoff, *excl],
-        ).fetchone()
-        if row is None:
-            row = db.execute(
-                "SELECT t.task_id FROM tasks t WHERE t.queue=? AND t.status='pending' "
-                "AND t.n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue "
-                "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
-                "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
-                "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
-                f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
-                [name, cutoff, info.workers_per_task, worker_id, *excl],
-            ).fetchone()
+        row, _held = select_next_task(_ro(queue), info, worker_id, cutoff, exclude=exclude, columns="t.task_id")
     except sqlite3.Error as exc:
         log.debug("prefetch hint unavailable: %s", type(exc).__name__)
         return None
