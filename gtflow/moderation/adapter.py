@@ -16,12 +16,12 @@ Per-category thresholds come from the same verdicts through the bulk-QA threshol
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gtflow.errors import ConflictError, UsageError
+from gtflow.manifest.writer import write_manifest
 from gtflow.store.base import ObjectStore
 from gtflow.store.s3 import error_code
 from gtflow.uris import S3Uri
@@ -101,8 +101,7 @@ def build_adapter_data(
     if data.problems and enforce_minimums:
         raise UsageError("not enough corrected images for an adapter: " + "; ".join(data.problems))
     for uri, lines in ((data.train_manifest, train), (data.test_manifest, test)):
-        store.put_text(uri, "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines),
-                       content_type="application/jsonlines")
+        write_manifest(uri, lines, store=store)
     return data
 
 

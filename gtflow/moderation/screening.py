@@ -22,6 +22,7 @@ from typing import Any
 
 from gtflow.errors import GtflowError, ObjectNotFoundError
 from gtflow.logs import get_logger
+from gtflow.manifest.writer import write_manifest
 from gtflow.moderation.image import CategoryPolicy, ImageModeration, ImageModerator, ModerationLabel
 from gtflow.store.base import ObjectStore
 from gtflow.uris import S3Uri
@@ -234,7 +235,7 @@ def screen(
             report.pending_review.append(image)
 
     report.clean_manifest = str(S3Uri.parse(out_prefix).join("clean.manifest"))
-    store.put_text(report.clean_manifest, "".join(json.dumps(r) + "\n" for r in clean), content_type="application/jsonlines")
+    write_manifest(report.clean_manifest, clean, store=store)
     report.seconds = round(time.perf_counter() - t0, 3)
     report.report_uri = str(S3Uri.parse(out_prefix).join("report.json"))
     _write(store, report.report_uri, report.to_dict())
