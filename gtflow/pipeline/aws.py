@@ -174,10 +174,10 @@ def aws_services(
     clients ``{"s3": ..., "sagemaker": ..., "sagemaker-a2i-runtime": ...}``. ``wait_seconds``
     caps ``training["wait_seconds"]`` (the Lambda entry point passes its remaining time).
 
-        >>> cfg = RetrainConfig.from_dict({"name": "od", "state_prefix": "s3://b/state",
-        ...     "models_prefix": "s3://b/models", "output_prefix": "s3://b/jobs", "label_attribute": "bbox",
-        ...     "class_map": ["cat"], "training_manifest": "s3://b/t.manifest",
-        ...     "heldout_manifest": "s3://b/h.manifest", "answers": {"output_prefix": "s3://b/a2i/od/"},
+        >>> cfg = RetrainConfig.from_dict({"name": "od", "state_prefix": "s3://bkt/state",
+        ...     "models_prefix": "s3://bkt/models", "output_prefix": "s3://bkt/jobs", "label_attribute": "bbox",
+        ...     "class_map": ["cat"], "training_manifest": "s3://bkt/t.manifest",
+        ...     "heldout_manifest": "s3://bkt/h.manifest", "answers": {"output_prefix": "s3://bkt/a2i/od/"},
         ...     "backend": "aws", "training": {}})
         >>> aws_services({"s3": None, "sagemaker": None}, cfg)
         Traceback (most recent call last):
@@ -300,8 +300,10 @@ def aws_services(
                 f"training job ended {result.status}: {result.failure_reason or 'no reason given'}; its name is "
                 f"fixed by the run, so set training.retry to {settings.retry + 1} to start a new job for this run",
                 path=name)
+        # whether this attempt attached is logged, not recorded: a rerun ends in the same state
+        log.info("training job %s %s: %s", name, "attached" if attached else "created", result.status)
         return {"job_name": name, "model_uri": result.model_artifacts, "metrics": dict(result.metrics),
-                "attached": attached, "base_model": base}
+                "base_model": base}
 
     def job_metric(name: str, manifest: str) -> float | None:
         desc = sm.describe_training_job(TrainingJobName=name)

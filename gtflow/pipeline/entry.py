@@ -60,9 +60,9 @@ def _parse(text: str, where: str) -> RetrainConfig:
 def load_config(source: str | Mapping[str, Any], store: ObjectStore | None = None) -> RetrainConfig:
     """A :class:`RetrainConfig` from a mapping, inline JSON, an ``s3://`` URI or a file path.
 
-    >>> load_config('{"name": "od", "state_prefix": "s3://b/s", "models_prefix": "s3://b/m",'
-    ...             ' "output_prefix": "s3://b/o", "label_attribute": "bbox", "class_map": ["cat"],'
-    ...             ' "training_manifest": "s3://b/t.manifest", "heldout_manifest": "s3://b/h.manifest"}').name
+    >>> load_config('{"name": "od", "state_prefix": "s3://bkt/s", "models_prefix": "s3://bkt/m",'
+    ...             ' "output_prefix": "s3://bkt/o", "label_attribute": "bbox", "class_map": ["cat"],'
+    ...             ' "training_manifest": "s3://bkt/t.manifest", "heldout_manifest": "s3://bkt/h.manifest"}').name
     'od'
     """
     if isinstance(source, Mapping):

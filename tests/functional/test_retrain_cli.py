@@ -41,8 +41,8 @@ class World:
         self.store = LocalStore(self.root)
         self.clock = Clock()
         gen = dict(image_size=SIZE, classes=CLASSES, label_attribute="bbox")
-        generate_dataset(self.store, "s3://data/seed", 6, seed=1, manifest_uri="s3://data/train.manifest", **gen)
-        generate_dataset(self.store, "s3://data/heldout", 4, seed=2, manifest_uri="s3://data/heldout.manifest", **gen)
+        generate_dataset(self.store, "s3://data/seed", 4, seed=1, manifest_uri="s3://data/train.manifest", **gen)
+        generate_dataset(self.store, "s3://data/heldout", 2, seed=2, manifest_uri="s3://data/heldout.manifest", **gen)
         self.pool = generate_dataset(self.store, "s3://data/pool", 5, seed=3, **gen)
         self.loops = LocalHumanLoops(TaskQueue.for_store(self.store, clock=self.clock), self.store)
         ui = self.loops.create_human_task_ui(HumanTaskUi.bundled("od-review-ui"))
@@ -55,7 +55,7 @@ class World:
             "label_attribute": "bbox", "class_map": list(CLASSES),
             "training_manifest": "s3://data/train.manifest", "heldout_manifest": "s3://data/heldout.manifest",
             "answers": {"flow_definition": "od-review"},
-            "training": {"steps": 3, "image_size": 64, "batch_size": 4, "warmup_steps": 0},
+            "training": {"steps": 2, "image_size": 64, "batch_size": 2, "warmup_steps": 0},
         }))
 
     def answer(self, n: int) -> list[str]:
@@ -102,7 +102,7 @@ def test_retrain_dry_run_run_status_and_rollback(world: World) -> None:
     assert sorted(lineage["answers"]) == sorted(first) and lineage["model"]["modelUri"] == out["model_uri"]
     assert lineage["manifests"]["previousTraining"] == "s3://data/train.manifest"
     merged = world.store.get_text(lineage["manifests"]["training"]).splitlines()
-    assert len(merged) == 6 + 3
+    assert len(merged) == 4 + 3
     wm = json.loads(world.store.get_text("s3://data/retrain/watermark.json"))
     assert wm["watermark"] == (T0 + dt.timedelta(seconds=3)).isoformat()
     assert wm["trainingManifest"] == lineage["manifests"]["training"]
@@ -131,16 +131,31 @@ def test_retrain_dry_run_run_status_and_rollback(world: World) -> None:
     assert registry.current()["model_uri"] == before
 
 
+def fake_training(monkeypatch) -> None:
+    """Training and evaluation replaced (this test is about claims and reruns, not about models)."""
+    import gtflow.training.local_trainer as trainer
+
+    class Job:
+        def __init__(self, job_name: str) -> None:
+            self.model_uri, self.metrics, self.attached = f"s3://data/jobs/{job_name}/output/model.tar.gz", {}, False
+
+    monkeypatch.setattr(trainer, "train_local", lambda store, **kw: Job(kw["job_name"]))
+    monkeypatch.setattr(pipeline_local, "evaluate_model", lambda *a, **kw: None)
+    monkeypatch.setattr(pipeline_local, "metrics_of", lambda report: {"map50": 0.5})
+
+
 def test_crash_then_dry_run_shows_the_claim_and_rerun_finishes_it(world: World, monkeypatch) -> None:
+    fake_training(monkeypatch)
     world.answer(2)
 
     def broken(*args, **kwargs):
         raise ServiceError("disk full (injected)")
 
+    real_merge = pipeline_local.merge_into
     monkeypatch.setattr(pipeline_local, "merge_into", broken)
     result = CliRunner().invoke(cli, ["--root", str(world.root), "retrain", "--config", str(world.config)])
     assert result.exit_code == 1 and "disk full" in result.output
-    monkeypatch.undo()
+    monkeypatch.setattr(pipeline_local, "merge_into", real_merge)
 
     world.answer(1)  # arrives after the crash: it belongs to the next run
     dry = world.json("--config", str(world.config), "--dry-run")
