@@ -238,7 +238,7 @@ def aws_services(
         if flow:
             outputs = AwsHumanLoops(client("sagemaker-a2i-runtime"), sm, store).collect(flow, errors=errors)
         else:
-            outputs = collect_outputs(store, prefix, errors=errors)
+            outputs = collect_outputs(store, str(prefix), errors=errors)
         for e in errors:
             log.warning("skipped an unreadable output.json: %s", e)
         cutoff = now() - _dt.timedelta(seconds=settle)

@@ -88,6 +88,8 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
+@pytest.mark.training
+@pytest.mark.slow
 def test_retrain_dry_run_run_status_and_rollback(world: World) -> None:
     first = world.answer(3)
     dry = world.json("--config", str(world.config), "--dry-run")
