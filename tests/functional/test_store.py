@@ -120,3 +120,16 @@ def test_compare_and_swap(store):
     assert store.put_if_match(uri, b"v2", etag)
     assert not store.put_if_match(uri, b"stale", etag)  # a stale writer loses
     assert store.get_bytes(uri) == b"v2"
+
+
+def test_error_code_reads_client_errors_only():
+    from botocore.exceptions import ClientError
+
+    from gtflow.store.s3 import error_code
+
+    exc = ClientError({"Error": {"Code": "NoSuchKey", "Message": "gone"}}, "GetObject")
+    assert error_code(exc) == "NoSuchKey"
+    assert error_code(ValueError("x")) == ""
+    odd = RuntimeError("http")
+    odd.response = object()  # e.g. an HTTP library's response object
+    assert error_code(odd) == ""

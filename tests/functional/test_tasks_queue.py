@@ -133,3 +133,16 @@ def test_concurrent_submissions_count_once(tq):
 
 def test_iso_ms():
     assert iso_ms(dt.datetime(2021, 5, 6, 21, 27, 21, 938500, tzinfo=dt.timezone.utc)) == "2021-05-06T21:27:21.938Z"
+
+
+def test_prefetch_hint_runs_the_same_query_as_next_task(tq, clock):
+    from gtflow.portal.prefetch import peek_next
+
+    tq.add_tasks("q", [("t1", {"i": 1}), ("t2", {"i": 2}), ("t3", {"i": 3})])
+    assert peek_next(tq, "q", "w1") == "t1" == tq.next_task("q", "w1").task_id
+    clock.tick(10)
+    # a held task comes first, and taking it again keeps its acceptance time
+    assert peek_next(tq, "q", "w1") == "t1" == tq.next_task("q", "w1").task_id
+    assert peek_next(tq, "q", "w1", exclude=["t1"]) == "t2" == tq.next_task("q", "w1", exclude=["t1"]).task_id
+    tq.submit("q", "t1", "w1", {"ok": True})
+    assert tq.answers("q", "t1")[0].time_spent_seconds == 10.0
