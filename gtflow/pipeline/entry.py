@@ -15,6 +15,10 @@ EventBridge schedule that invokes this every N minutes drives a long SageMaker j
 longer than the Lambda's remaining time less :data:`RESERVE_SECONDS`). Errors are raised, so the
 invocation fails and the scheduler's retry policy and dead-letter queue see it.
 
+In a container, ``python -m gtflow.pipeline.entry [CONFIG]`` runs one round with the config
+given (else ``GTFLOW_RETRAIN_CONFIG``), prints the result as JSON and exits 0 (in-progress
+included) or 1 on an error.
+
 This module imports neither torch nor numpy: the AWS backend's round needs only boto3.
 """
 
@@ -32,7 +36,8 @@ from gtflow.logs import get_logger
 from gtflow.pipeline.retrain import RetrainConfig, RetrainServices, retrain
 from gtflow.store.base import ObjectStore
 
-__all__ = ["handler", "load_config", "build_services", "store_for", "run_round", "CONFIG_ENV", "RESERVE_SECONDS"]
+__all__ = ["handler", "main", "load_config", "build_services", "store_for", "run_round", "CONFIG_ENV",
+           "RESERVE_SECONDS"]
 
 log = get_logger(__name__)
 
@@ -156,3 +161,23 @@ def handler(event: Mapping[str, Any] | None, context: Any = None, *, backend: An
     out = run_round(config, services)
     log.info("retrain %s: %s (run %s)", config.name, out["status"], out.get("run_id"))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gtflow.pipeline.entry [CONFIG]``: one round, the result as JSON on stdout."""
+    import sys
+
+    from gtflow.errors import GtflowError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        out = handler({"config": args[0]} if args else {}, None)
+    except GtflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(out, default=str))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

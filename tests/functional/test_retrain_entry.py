@@ -115,3 +115,20 @@ def test_settle_default_leaves_just_finished_answers(monkeypatch) -> None:
         cfg = config_dict(w)
         cfg["answers"] = {"flow_definition": "od-review"}  # default settle_seconds: 300
         assert handler({"config": cfg}, None, backend=Backend(w))["status"] == "nothing-new"
+
+
+def test_container_main_prints_json_and_exit_codes(tmp_path: Path, capsys, monkeypatch) -> None:
+    from gtflow.pipeline.entry import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad_Name\n")
+    assert main([str(bad)]) == 1 and "bad.yaml" in capsys.readouterr().err
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump({
+        "name": "od", "backend": "local", "state_prefix": "s3://bkt/s", "models_prefix": "s3://bkt/m",
+        "output_prefix": "s3://bkt/o", "label_attribute": "bbox", "class_map": ["cat"],
+        "training_manifest": "s3://bkt/t.manifest", "heldout_manifest": "s3://bkt/h.manifest",
+        "answers": {"output_prefix": "s3://bkt/a2i/od/"}}))
+    monkeypatch.setenv("GTFLOW_ROOT", str(tmp_path / "root"))
+    assert main([str(good)]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "nothing-new"
