@@ -206,8 +206,10 @@ def status(ctx: click.Context, config_file: str, as_json: bool) -> None:
     lineage = sorted(store.list(str(S3Uri.parse(rcfg.state_prefix).join("lineage")) + "/"),
                      key=lambda o: (o.last_modified, o.uri))
     last = json.loads(store.get_bytes(lineage[-1].uri)) if lineage else None
+    rollbacks = sorted(o.uri for o in store.list(str(S3Uri.parse(rcfg.state_prefix).join("rollbacks")) + "/"))
     out = {"watermark": wm.to_dict(), "current_model": registry.current(), "history": len(registry.history()),
-           "runs_recorded": len(lineage), "last_lineage": last, "last_lineage_uri": lineage[-1].uri if lineage else None}
+           "runs_recorded": len(lineage), "last_lineage": last, "last_lineage_uri": lineage[-1].uri if lineage else None,
+           "last_rollback": json.loads(store.get_bytes(rollbacks[-1])) if rollbacks else None}
     if as_json:
         _echo_json(out)
         return
@@ -229,6 +231,10 @@ def status(ctx: click.Context, config_file: str, as_json: bool) -> None:
                 f"({len(last.get('answers', []))} answers; {rcfg.metric} {_metric(m.get('before'), rcfg.metric)} -> "
                 f"{_metric(m.get('after'), rcfg.metric)})", highlight=False)
         c.print(f"lineage: {out['last_lineage_uri']}", highlight=False)
+    if out["last_rollback"]:
+        rb = out["last_rollback"]
+        c.print(f"last rollback: {rb['rolledBackAt']} {(rb.get('from') or {}).get('model_uri')} -> "
+                f"{(rb.get('to') or {}).get('model_uri')}", highlight=False)
 
 
 @command.command("rollback")
@@ -237,9 +243,16 @@ def status(ctx: click.Context, config_file: str, as_json: bool) -> None:
 @click.pass_context
 def rollback(ctx: click.Context, config_file: str, as_json: bool) -> None:
     """Make the previous model current again (and, on AWS, point the endpoint back at it)."""
+    from gtflow.uris import S3Uri
+
     rcfg = _load(config_file)
     services = _services(rcfg, _gtflow_config(ctx), progress=False)
+    before = services.registry.current()
     entry = services.registry.rollback()
+    at = services.clock()
+    record = {"rolledBackAt": at.isoformat(), "from": before, "to": entry}
+    uri = str(S3Uri.parse(rcfg.state_prefix).join("rollbacks", f"{at.strftime('%Y%m%dT%H%M%S.%fZ')}.json"))
+    services.store.put_text(uri, json.dumps(record, indent=1, default=str), content_type="application/json")
     if as_json:
         _echo_json(entry)
         return

@@ -131,6 +131,9 @@ def test_retrain_dry_run_run_status_and_rollback(world: World) -> None:
     registry.promote({"model_uri": "s3://data/jobs/manual/output/model.tar.gz"})
     assert world.json("rollback", "--config", str(world.config))["model_uri"] == before
     assert registry.current()["model_uri"] == before
+    rb = world.json("status", "--config", str(world.config))["last_rollback"]
+    assert rb["from"]["model_uri"] == "s3://data/jobs/manual/output/model.tar.gz" and rb["to"]["model_uri"] == before
+    assert "last rollback" in world.run("status", "--config", str(world.config))
 
 
 def fake_training(monkeypatch) -> None:
