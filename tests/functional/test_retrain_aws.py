@@ -335,19 +335,23 @@ def test_a_failed_job_fails_the_run_until_retry_is_raised() -> None:
     ({"training": {}}, "training.role_arn"),
     ({"training": {"role_arn": ROLE, "instances": 2}}, "training.instances"),
     ({"training": {"role_arn": ROLE, "wait_seconds": "soon"}}, "training.wait_seconds"),
-    ({"training": {"role_arn": ROLE, "hyperparameters": {"epochs": 0}}}, None),
     ({"training": {"role_arn": ROLE}, "metric": "coco_map"}, "metric"),
     ({"training": {"role_arn": ROLE}, "answers": {}}, "answers"),
 ])
-def test_config_errors_name_the_field(change: dict, field: str | None) -> None:
+def test_config_errors_name_the_field(change: dict, field: str) -> None:
     base = {"name": "od", "backend": "aws", "state_prefix": "s3://bkt/s", "models_prefix": "s3://bkt/m",
             "output_prefix": "s3://bkt/o", "label_attribute": "bbox", "class_map": ["cat"],
             "training_manifest": "s3://bkt/t.manifest", "heldout_manifest": "s3://bkt/h.manifest",
             "answers": {"output_prefix": "s3://bkt/a2i/od/"}}
     cfg = RetrainConfig.from_dict({**base, **change})
-    if field is None:  # hyperparameters are checked when the job is built, against the data
-        aws_services({"s3": object(), "sagemaker": object()}, cfg)
-        return
     with pytest.raises(ConfigError) as info:
         aws_services({"s3": object(), "sagemaker": object()}, cfg)
     assert info.value.field == field
+
+
+def test_bad_hyperparameters_fail_before_any_job_starts() -> None:
+    with world([0.5], hyperparameters={"epochs": 0}) as w:
+        w.answer(1, T0)
+        with pytest.raises(ConfigError) as info:
+            w.retrain()
+        assert info.value.field == "training.hyperparameters.epochs" and w.sm.create_calls == []
