@@ -10,6 +10,17 @@ from click.testing import CliRunner
 from gtflow.cli import cli
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU two spinning threads cost far more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _run(root, *args):
     res = CliRunner().invoke(cli, ["--root", str(root), *args], catch_exceptions=False)
     return res

@@ -10,6 +10,17 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "training.md"
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU two spinning threads cost far more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.training
 def test_local_python_example_runs(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)

@@ -34,6 +34,17 @@ CFG = LocalTrainingConfig(steps=25, image_size=SIZE, batch_size=8, warmup_steps=
 OUT = "s3://models/od"
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU two spinning threads cost far more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     store = LocalStore(tmp_path_factory.mktemp("train") / "root")
