@@ -151,9 +151,9 @@ def _serial_s3(client: Any, bucket: str) -> int:
 
 
 def _gtflow(store: Any, prefix: str, workers: int) -> int:
-    from gtflow.a2i import collect_outputs, convert_outputs
+    from gtflow.a2i import convert_outputs, stream_outputs
 
-    outputs = collect_outputs(store, prefix, max_workers=workers)
+    outputs = stream_outputs(store, prefix, max_workers=workers)
     return sum(1 for _ in convert_outputs(outputs, CLASSES, "a2i-retraining", strict=True))
 
 

@@ -23,8 +23,10 @@ from gtflow.a2i.collect import (
     CollectedOutput,
     collect_outputs,
     find_outputs,
+    iter_outputs,
     parse_output,
     read_outputs,
+    stream_outputs,
 )
 from gtflow.a2i.convert import (
     ConversionReport,
@@ -83,6 +85,7 @@ __all__ = [
     "from_a2i",
     "image_size",
     "input_hash",
+    "iter_outputs",
     "local_arn",
     "loop_name",
     "on_task_complete",
@@ -92,6 +95,7 @@ __all__ = [
     "read_outputs",
     "review_input",
     "slug",
+    "stream_outputs",
     "to_manifest_line",
     "validate_loop_name",
     "validate_resource_name",

@@ -31,7 +31,16 @@ from gtflow.store.base import ObjectInfo, ObjectStore
 from gtflow.uris import S3Uri
 from gtflow.wire.a2i import HumanLoopOutput
 
-__all__ = ["CollectedOutput", "find_outputs", "parse_output", "read_outputs", "collect_outputs", "OUTPUT_NAME"]
+__all__ = [
+    "CollectedOutput",
+    "find_outputs",
+    "parse_output",
+    "iter_outputs",
+    "read_outputs",
+    "collect_outputs",
+    "stream_outputs",
+    "OUTPUT_NAME",
+]
 
 log = get_logger(__name__)
 OUTPUT_NAME = "output.json"
@@ -148,14 +157,15 @@ def _workers_for(store: Any, max_workers: int) -> int:
     return max(1, min(max_workers, pool or max_workers))
 
 
-def read_outputs(
+def iter_outputs(
     store: ObjectStore,
     items: Iterable[str | ObjectInfo],
     *,
     max_workers: int = 32,
     errors: list[GtflowError] | None = None,
-) -> list[CollectedOutput]:
-    """Fetch and parse ``output.json`` objects concurrently, in the order given.
+) -> Iterator[CollectedOutput]:
+    """Fetch and parse ``output.json`` objects (concurrently on S3), yielding them in the order
+    given as they arrive, so a consumer (a converter, a manifest writer) never holds them all.
 
     With an ``errors`` list, unreadable or malformed objects are appended there and skipped;
     without one, the first error is raised.
@@ -173,19 +183,33 @@ def read_outputs(
             return exc
 
     workers = _workers_for(store, max_workers)
-    if workers <= 1 or len(pairs) <= 1:
-        results = [one(p) for p in pairs]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtflow-collect") as pool:
-            results = list(pool.map(one, pairs))
-    out: list[CollectedOutput] = []
-    for r in results:
-        if isinstance(r, CollectedOutput):
-            out.append(r)
-        elif errors is not None:
-            errors.append(r)
-    log.info("read %d output.json objects (%d failed)", len(out), len(results) - len(out))
-    return out
+    ok = failed = 0
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtflow-collect") if workers > 1 and len(pairs) > 1 else None
+    try:
+        results: Iterable[CollectedOutput | GtflowError] = pool.map(one, pairs) if pool else map(one, pairs)
+        for r in results:
+            if isinstance(r, CollectedOutput):
+                ok += 1
+                yield r
+            else:
+                failed += 1
+                if errors is not None:
+                    errors.append(r)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        log.info("read %d output.json objects (%d failed)", ok, failed)
+
+
+def read_outputs(
+    store: ObjectStore,
+    items: Iterable[str | ObjectInfo],
+    *,
+    max_workers: int = 32,
+    errors: list[GtflowError] | None = None,
+) -> list[CollectedOutput]:
+    """:func:`iter_outputs` as a list."""
+    return list(iter_outputs(store, items, max_workers=max_workers, errors=errors))
 
 
 def collect_outputs(
@@ -198,3 +222,15 @@ def collect_outputs(
 ) -> list[CollectedOutput]:
     """:func:`find_outputs` then :func:`read_outputs`."""
     return read_outputs(store, list(find_outputs(store, prefix, since=since)), max_workers=max_workers, errors=errors)
+
+
+def stream_outputs(
+    store: ObjectStore,
+    prefix: str,
+    *,
+    since: _dt.datetime | None = None,
+    max_workers: int = 32,
+    errors: list[GtflowError] | None = None,
+) -> Iterator[CollectedOutput]:
+    """:func:`find_outputs` then :func:`iter_outputs`: one listing, then outputs as they arrive."""
+    return iter_outputs(store, list(find_outputs(store, prefix, since=since)), max_workers=max_workers, errors=errors)

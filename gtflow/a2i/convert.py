@@ -176,15 +176,15 @@ def convert_outputs(
 
 def read_a2i_source(
     src: str, *, store: Any = None, max_workers: int = 32, errors: list[GtflowError] | None = None
-) -> list[CollectedOutput]:
-    """Every ``output.json`` under ``src``: an ``s3://`` prefix (through ``store``), a local
-    folder (searched recursively) or a single file; sorted by location."""
+) -> Iterator[CollectedOutput]:
+    """Every ``output.json`` under ``src``, as it is read: an ``s3://`` prefix (through
+    ``store``), a local folder (searched recursively) or a single file; in location order."""
     if src.startswith("s3://"):
         if store is None:
             raise UsageError("an s3:// source needs a store", field="store")
-        from gtflow.a2i.collect import collect_outputs
+        from gtflow.a2i.collect import stream_outputs
 
-        return collect_outputs(store, src, max_workers=max_workers, errors=errors)
+        return stream_outputs(store, src, max_workers=max_workers, errors=errors)
     p = Path(src)
     if p.is_file():
         files = [p]
@@ -192,15 +192,17 @@ def read_a2i_source(
         files = sorted(p.rglob("output.json"))
     else:
         raise UsageError(f"no such file or folder: {src}", field="SRC")
-    out: list[CollectedOutput] = []
+    return _read_files(files, errors)
+
+
+def _read_files(files: list[Path], errors: list[GtflowError] | None) -> Iterator[CollectedOutput]:
     for f in files:
         try:
-            out.append(CollectedOutput(str(f), parse_output(f.read_bytes(), str(f))))
+            yield CollectedOutput(str(f), parse_output(f.read_bytes(), str(f)))
         except GtflowError as exc:
             if errors is None:
                 raise
             errors.append(exc)
-    return out
 
 
 def from_a2i(
@@ -229,9 +231,10 @@ def from_a2i(
     report = ConversionReport()
     errors: list[GtflowError] = []
     outputs = read_a2i_source(src, store=store, errors=None if strict else errors)
-    report.skipped.extend(errors)
-    outputs.sort(key=lambda c: (str(c.output.input_content.get("taskObject", "")), c.output.human_loop_name))
     lines = list(convert_outputs(outputs, cmap, label_attribute, worker=worker, skip_empty=skip_empty, strict=strict, report=report))
+    report.skipped[:0] = errors  # unreadable outputs first, then unconvertible ones
+    meta = metadata_key(label_attribute)
+    lines.sort(key=lambda line: (line["source-ref"], line[meta]["job-name"]))
     write_manifest(dest, lines, store=store)
     log.info("from-a2i: %d lines, %d empty, %d skipped", report.lines, report.empty, len(report.skipped))
     return report
