@@ -1,6 +1,6 @@
 """Collecting A2I answers: read N ``output.json`` objects and convert them to manifest lines.
 
-gtflow's path (:func:`gtflow.a2i.collect_outputs` + :func:`gtflow.a2i.convert_outputs`): one
+gtflow's path (:func:`gtflow.a2i.stream_outputs` + :func:`gtflow.a2i.convert_outputs`): one
 listing, GETs on a thread pool, typed parsing, conversion. The baseline is the approach of the
 public A2I sample notebooks: a serial loop of list, ``get_object``, ``json.loads`` and the same
 conversion. Both run in the same process against the same objects:
@@ -12,7 +12,8 @@ conversion. Both run in the same process against the same objects:
   ``os.walk`` + ``open`` + ``json.loads``.
 
 Sizes: 5,000 objects on S3 (``GTFLOW_BENCH_A2I_S3=20000`` for the full size: on the shared
-2-core machine it took 9 minutes with the rest, and gave 138 vs 124 objects/s, 1.11x), 2,000 with
+2-core machine an earlier full run took 9 minutes with the rest and gave 138 vs 124 objects/s,
+1.11x, before listing and reads were streamlined), 2,000 with
 added latency, 20,000 locally. On loopback there is no network latency to hide: each GET costs
 client and moto-server CPU under one GIL, so threads gain little; with latency they overlap the
 waits. Parsing and conversion (typed values, the same code on both sides) dominate locally.
