@@ -117,7 +117,7 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
     store = backend.store
     stages = _Stages(console)
     class_map = dict(enumerate(DEFAULT_CLASSES))
-    train_cfg = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
+    train_cfg: dict[str, Any] = {"image_size": config.image_size, "batch_size": config.batch_size, "seed": config.seed}
 
     with stages.stage("data", f"generating {config.seed_images} seed, {config.pool_images} pool and "
                               f"{config.heldout_images} held-out images"):
@@ -141,7 +141,7 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
         images = [r["source-ref"] for r in pool]
         responses = predictor.predict_many([store.get_bytes(u) for u in images])
         items = [PredictionItem(Prediction.from_response(u, resp), (config.image_size, config.image_size))
-                 for u, resp in zip(images, responses)]
+                 for u, resp in zip(images, responses, strict=True)]
 
     loops = LocalHumanLoops.for_store(store)
     policy = RoutingPolicy(threshold=config.threshold, route_empty=True, min_score=0.05, max_loops=config.max_loops)
@@ -186,7 +186,7 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
     with stages.stage("report", "writing summary.json and report.html"):
         v0_report = evaluate_model(store, v0.model_uri, heldout_uri, LABEL, class_map)
         before, after = dict(result.metrics_before or {}), dict(result.metrics_after or {})
-        summary = {
+        summary: dict[str, Any] = {
             "reviewer": config.reviewer,
             "finished_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "map50": {"v0": before["map50"], "v1": after["map50"], "delta": round(after["map50"] - before["map50"], 4),
@@ -220,7 +220,6 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
 def _review(config: DemoConfig, store: Any, queue: Any, queue_name: str, reviewer: Any, n: int, console: Any,
             on_portal: Callable[[str, str, str], None] | None) -> int:
     from gtflow.portal.client import PortalClient
-
     from gtflow.portal.server import run_in_thread
 
     if config.reviewer == "simulated":

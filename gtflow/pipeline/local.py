@@ -55,7 +55,12 @@ def merge_into(
     store: ObjectStore, config: RetrainConfig, previous_uri: str, reviewed: list[dict[str, Any]], out_uri: str,
 ) -> dict[str, Any]:
     """Merge reviewed lines into the previous training manifest; validate and write it."""
-    from gtflow.training.manifests import merge_reviewed, read_manifest, replay_subset, write_manifest
+    from gtflow.training.manifests import (
+        merge_reviewed,
+        read_manifest,
+        replay_subset,
+        write_manifest,
+    )
 
     class_map = {int(k): v for k, v in config.class_map.items()}
     merged = merge_reviewed(read_manifest(store, previous_uri), reviewed, label_attribute=config.label_attribute,
@@ -109,7 +114,7 @@ def local_services(store: ObjectStore, config: RetrainConfig, *, progress: bool 
 
             outputs = LocalHumanLoops.for_store(store).collect(flow, errors=errors)
         else:
-            outputs = collect_outputs(store, prefix, errors=errors)
+            outputs = collect_outputs(store, str(prefix), errors=errors)
         for e in errors:
             log.warning("skipped an unreadable output.json: %s", e)
         return completed_from_outputs(outputs)

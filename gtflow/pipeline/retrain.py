@@ -89,7 +89,7 @@ class RetrainConfig:
         except TypeError as exc:
             raise ConfigError(str(exc), path=path) from exc
         except ConfigError as exc:
-            raise exc.at(path=path)
+            raise exc.at(path=path) from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> RetrainConfig:
@@ -117,7 +117,7 @@ class RetrainServices:
     #: (previous manifest uri, reviewed records, out uri) -> stats; writes + validates the merge
     merge: Callable[[str, list[dict[str, Any]], str], Mapping[str, Any]]
     #: (job name, train manifest, held-out manifest, base model uri or None) -> {"model_uri", ...}
-    train: Callable[[str, str, str, "str | None"], Mapping[str, Any]]
+    train: Callable[[str, str, str, str | None], Mapping[str, Any]]
     #: (model uri, manifest uri) -> metrics {"map50": ..., ...}
     evaluate: Callable[[str, str], Mapping[str, Any]]
     registry: ModelRegistry

@@ -48,7 +48,10 @@ class Watermark:
         try:
             raw = d.get("watermark")
             value = _dt.datetime.fromisoformat(str(raw)) if raw else None
-            seen = frozenset(str(x) for x in d.get("seenAtWatermark") or ())  # type: ignore[union-attr]
+            raw_seen = d.get("seenAtWatermark") or ()
+            if not isinstance(raw_seen, (list, tuple)):
+                raise TypeError("seenAtWatermark must be a list")
+            seen = frozenset(str(x) for x in raw_seen)
             manifest = d.get("trainingManifest")
         except (TypeError, ValueError) as exc:
             raise ContractError(f"invalid watermark: {exc}", path=path) from exc

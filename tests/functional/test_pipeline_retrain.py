@@ -18,7 +18,7 @@ class Fakes:
 
     def __init__(self, store, answers, *, fail_at=None, scores=(0.5, 0.6)):
         self.store, self.answers, self.fail_at = store, answers, fail_at
-        self.jobs, self.merges, self.scores = [], [], dict(zip(["base", "new"], scores))
+        self.jobs, self.merges, self.scores = [], [], dict(zip(["base", "new"], scores, strict=True))
         self.registry = ModelRegistry(store, "s3://models/shapes")
 
     def maybe_fail(self, stage):
