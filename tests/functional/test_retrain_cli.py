@@ -88,9 +88,20 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU two spinning threads cost far more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.training
 @pytest.mark.slow
-def test_retrain_dry_run_run_status_and_rollback(world: World) -> None:
+def test_retrain_dry_run_run_status_and_rollback(world: World, one_torch_thread: None) -> None:
     first = world.answer(3)
     dry = world.json("--config", str(world.config), "--dry-run")
     assert dry["status"] == "would-run" and [a["name"] for a in dry["answers"]] == first
