@@ -63,7 +63,7 @@ def _bare(store: LocalStore, records: list[dict], steps: int, device: str) -> fl
 def run(quick: bool) -> list[Measurement]:
     import torch
 
-    steps, n_train, reps = (8, 32, 2) if quick else (60, 128, 3)
+    steps, n_train, reps = (8, 32, 2) if quick else (40, 64, 3)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     store = LocalStore(tempfile.mkdtemp(prefix="gtflow-bench-train-"))
     train = generate_dataset(store, "s3://bench/train", n_train, seed=1, image_size=SIZE)
