@@ -12,6 +12,8 @@ from typing import Any
 
 __all__ = ["render_report", "corrected_example_png"]
 
+MIN_PLOTTED_SCORE = 0.05
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -114,16 +116,20 @@ def _per_class_figure(summary: Mapping[str, Any]) -> str:
 def _histogram_figure(scores: Mapping[str, Sequence[float]], threshold: float) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3))
-    bins = [i / 20 for i in range(21)]
-    if scores.get("tp"):
-        ax.hist(scores["tp"], bins=bins, alpha=0.6, label="correct detections", color="#2b9348")
-    if scores.get("fp"):
-        ax.hist(scores["fp"], bins=bins, alpha=0.6, label="false positives", color="#d62828")
-    if scores.get("top"):
-        ax.hist(scores["top"], bins=bins, histtype="step", linewidth=2, label="top score per pool image", color="#023e8a")
+    bins = [i / 20 for i in range(1, 21)]
+    # The predictor keeps detections down to a score of 0.01, thousands of them near zero;
+    # plot from 0.05 up, on a log scale, so the correct ones and the threshold stay visible.
+    shown = {k: [x for x in scores.get(k, ()) if x >= MIN_PLOTTED_SCORE] for k in ("tp", "fp", "top")}
+    if shown["tp"]:
+        ax.hist(shown["tp"], bins=bins, alpha=0.6, label="correct detections", color="#2b9348")
+    if shown["fp"]:
+        ax.hist(shown["fp"], bins=bins, alpha=0.6, label="false positives", color="#d62828")
+    if shown["top"]:
+        ax.hist(shown["top"], bins=bins, histtype="step", linewidth=2, label="top score per pool image", color="#023e8a")
+    ax.set_yscale("log")
     ax.axvline(threshold, color="black", linestyle="--", label=f"routing threshold {threshold:g}")
     ax.set_xlabel("model score (v0)")
-    ax.set_ylabel("count")
+    ax.set_ylabel("count (log)")
     ax.legend(fontsize=8)
     ax.set_title("Scores and the routing threshold")
     return _png(fig)
@@ -158,8 +164,8 @@ def render_report(summary: Mapping[str, Any], *, scores: Mapping[str, Sequence[f
         {"png": _map_figure(summary), "alt": "mAP before and after", "caption": "mAP@0.5 on the held-out set."},
         {"png": _per_class_figure(summary), "alt": "per-class AP", "caption": "AP@0.5 per class, v0 and v1."},
         {"png": _histogram_figure(scores, summary["routing"]["threshold"]), "alt": "score histogram",
-         "caption": "v0 scores on the held-out set (correct vs false detections) and the top score per pool image; "
-                    "pool images whose top score is below the threshold went to people."},
+         "caption": f"v0 scores on the held-out set (correct vs false detections, scores >= {MIN_PLOTTED_SCORE}) and the "
+                    "top score per pool image; pool images whose top score is below the threshold went to people."},
     ]
     env = jinja2.Environment(autoescape=True)
     return env.from_string(_PAGE).render(summary=summary, figures=figures, examples=list(examples))
