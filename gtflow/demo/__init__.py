@@ -212,9 +212,8 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
         }
         scores = {"tp": list(v0_report.tp_scores), "fp": list(v0_report.fp_scores),
                   "top": [d.decision.top_score or 0.0 for d in routed]}
-        examples = _examples(store, loops, queue, queue_name, corrected_example_png)
+        examples = _examples(store, queue, queue_name, corrected_example_png)
         summary["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
-        (workdir / "summary.json").write_text(json.dumps(summary, indent=1))
         (workdir / "report.html").write_text(render_report(summary, scores=scores, examples=examples))
     summary["seconds"] = dict(stages.seconds, total=round(time.perf_counter() - t_start, 2))
     (workdir / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -261,7 +260,7 @@ def _review(config: DemoConfig, store: Any, queue: Any, queue_name: str, reviewe
     return int(queue.counts(queue_name).answers)
 
 
-def _examples(store: Any, loops: Any, queue: Any, queue_name: str, draw: Callable[..., str], limit: int = 6) -> list[dict[str, str]]:
+def _examples(store: Any, queue: Any, queue_name: str, draw: Callable[..., str], limit: int = 6) -> list[dict[str, str]]:
     out = []
     for task in queue.tasks(queue_name, status="complete"):
         answers = queue.answers(queue_name, task.task_id)
