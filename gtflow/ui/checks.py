@@ -5,11 +5,14 @@ loses answers silently. Problems carry the line of the *template source*:
 
 * the Liquid parses (syntax errors with their line);
 * there is a ``<crowd-form>`` with at least one field (otherwise the services answer "Layout
-  does not contain any fields");
+  does not contain any fields"), or a self-submitting ``<crowd-entity-annotation>``, which AWS
+  says must *not* be wrapped in one;
 * every element that submits has a non-empty ``name``; names are unique, except
   ``crowd-checkbox`` / ``crowd-radio-button`` (and plain checkbox/radio inputs) sharing a name
   by design, whose ``value`` must then differ; submitting elements sit inside the form;
-* ``crowd-*`` tags are among the 33 documented Crowd HTML Elements, and are not self-closing;
+* ``crowd-*`` tags are among the 33 documented Crowd HTML Elements or the 3 newer ones of AWS's
+  samples; ``<x/>`` of a custom element is an error when it swallows the content that follows
+  (HTML ignores the slash), a warning when an end tag closes it first;
 * ``grant_read_access`` is not used inside CSS (``<style>`` or a ``style`` attribute with
   ``url()``): autoescape turns ``&`` into ``&amp;`` and S3 answers 403;
 * ``to_json`` in a double-quoted attribute is followed by ``| escape`` (or the JSON breaks
@@ -41,20 +44,44 @@ from liquid.exceptions import LiquidError
 from gtflow.errors import TemplateError
 from gtflow.ui.render import compile_template
 
-__all__ = ["CROWD_ELEMENTS", "SUBMITTING_ELEMENTS", "Problem", "check_template", "lenient_json"]
+__all__ = [
+    "CROWD_ELEMENTS",
+    "DOCUMENTED_ELEMENTS",
+    "SAMPLE_ELEMENTS",
+    "SELF_SUBMITTING_ELEMENTS",
+    "SUBMITTING_ELEMENTS",
+    "Problem",
+    "check_template",
+    "lenient_json",
+]
 
-#: The documented Crowd HTML Elements (CONTRACTS.md section 6): 31 + 2 A2I-only.
-CROWD_ELEMENTS = frozenset(
+#: The Crowd HTML Elements of AWS's "Crowd HTML Elements Reference" (31, plus the 2 A2I-only
+#: Textract and Rekognition elements), and the newer ones AWS's public task-UI samples use with
+#: ``crowd-html-elements-v2.js`` (gen-ai templates of aws-samples/amazon-sagemaker-ground-truth-task-uis).
+DOCUMENTED_ELEMENTS = frozenset(
     ["crowd-alert", "crowd-badge", "crowd-bounding-box", "crowd-button", "crowd-card", "crowd-checkbox", "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-fab", "crowd-form", "crowd-icon-button", "crowd-image-classifier", "crowd-image-classifier-multi-select", "crowd-input", "crowd-instance-segmentation", "crowd-instructions", "crowd-keypoint", "crowd-line", "crowd-modal", "crowd-polygon", "crowd-polyline", "crowd-radio-button", "crowd-radio-group", "crowd-semantic-segmentation", "crowd-slider", "crowd-tab", "crowd-tabs", "crowd-text-area", "crowd-toast", "crowd-toggle-button", "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"]
 )
+SAMPLE_ELEMENTS = frozenset(["crowd-slider-label", "crowd-text-ranking", "crowd-question-answer-generation"])
+CROWD_ELEMENTS = DOCUMENTED_ELEMENTS | SAMPLE_ELEMENTS
 
 #: Crowd elements whose value the form submits under their ``name``.
 SUBMITTING_ELEMENTS = frozenset(
-    ["crowd-bounding-box", "crowd-checkbox", "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-image-classifier", "crowd-image-classifier-multi-select", "crowd-input", "crowd-instance-segmentation", "crowd-keypoint", "crowd-line", "crowd-polygon", "crowd-polyline", "crowd-radio-button", "crowd-semantic-segmentation", "crowd-slider", "crowd-text-area", "crowd-toggle-button"]
+    ["crowd-bounding-box", "crowd-checkbox", "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-image-classifier", "crowd-image-classifier-multi-select", "crowd-input", "crowd-instance-segmentation", "crowd-keypoint", "crowd-line", "crowd-polygon", "crowd-polyline", "crowd-question-answer-generation", "crowd-radio-button", "crowd-semantic-segmentation", "crowd-slider", "crowd-text-area", "crowd-text-ranking", "crowd-toggle-button"]
 )
+#: Elements that bring their own form and Submit button: AWS's reference says *not* to wrap
+#: them in ``<crowd-form>`` ("Important: Self-contained Widget"); fields inside them submit with them.
+SELF_SUBMITTING_ELEMENTS = frozenset(["crowd-entity-annotation"])
 #: A2I elements that submit under a fixed key and take no ``name``.
 _FIXED_KEY_ELEMENTS = frozenset(
     {"crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"}
+)
+#: Names that mean "throw this value away" (AWS's hierarchical bounding-box sample sends every
+#: helper input to ``_``): clashes among them lose nothing the template wants.
+_DISCARD_NAME = re.compile(r"_+")
+#: HTML elements that have no end tag (everything else, custom elements included, is opened by
+#: ``<x/>``: HTML ignores the slash).
+_VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 )
 _HTML_FIELDS = frozenset({"input", "select", "textarea"})
 _NON_SUBMITTING_INPUT_TYPES = frozenset({"submit", "button", "reset", "image"})
@@ -114,43 +141,85 @@ class _Element:
     raw: str
     in_form: bool
     self_closing: bool = False
+    in_crowd_form: bool = False
+    #: For ``<x/>`` of a custom element: the line of the first content it swallows, or None.
+    swallows: int | None = None
+
+
+def _is_custom(tag: str) -> bool:
+    return "-" in tag
 
 
 class _Collector(HTMLParser):
-    """Start tags with their line, whether they sit in a crowd-form, and <style> text."""
+    """Start tags with their line, whether they sit in a crowd-form (or in a self-submitting
+    element), <style> text, and what each self-closed custom element swallows."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.elements: list[_Element] = []
         self.form_depth = 0
+        self.self_submit_depth = 0
         self.forms: list[_Element] = []
+        self.self_submitting: list[_Element] = []
         self.open_crowd: dict[str, list[int]] = {}
         self.unclosed: list[_Element] = []
         self.styles: list[tuple[int, str]] = []  # (line where the text starts, text)
         self._in_style = False
+        self._open: list[str] = []  # open elements, as HTML keeps them (roughly)
+        self._pending: list[_Element] = []  # <x/> custom elements: nothing met after them yet
+
+    def _settle(self, swallowed: bool, line: int | None = None) -> None:
+        """The next significant token after ``<x/>``: content (swallowed) or an end tag."""
+        line = line or self.getpos()[0]
+        for el in self._pending:
+            el.swallows = line if swallowed else None
+        self._pending.clear()
 
     def _start(self, tag: str, attrs: list[tuple[str, str | None]], closing: bool) -> _Element:
+        self._settle(swallowed=True)
         line, _ = self.getpos()
-        el = _Element(tag, dict(attrs), line, self.get_starttag_text() or "", self.form_depth > 0, closing)
+        inside = self.form_depth > 0 or self.self_submit_depth > 0
+        el = _Element(tag, dict(attrs), line, self.get_starttag_text() or "", inside, closing, self.form_depth > 0)
         self.elements.append(el)
         return el
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         el = self._start(tag, attrs, False)
+        self._opened(tag, el)
+
+    def _opened(self, tag: str, el: _Element) -> None:
         if tag == "crowd-form":
             self.form_depth += 1
             self.forms.append(el)
+        if tag in SELF_SUBMITTING_ELEMENTS:
+            self.self_submit_depth += 1
+            self.self_submitting.append(el)
         if tag.startswith("crowd-"):
             self.open_crowd.setdefault(tag, []).append(len(self.elements) - 1)
         if tag == "style":
             self._in_style = True
+        if tag not in _VOID_ELEMENTS:
+            self._open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, True)
+        el = self._start(tag, attrs, True)
+        if _is_custom(tag):
+            # HTML ignores the slash: <crowd-checkbox/> opens an element that lasts until an
+            # end tag closes one of its ancestors, taking in whatever comes before that.
+            self._open.append(tag)
+            self._pending.append(el)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            self._settle(swallowed=False)
+            while self._open:
+                closed = self._open.pop()
+                if closed == tag:
+                    break
         if tag == "crowd-form" and self.form_depth:
             self.form_depth -= 1
+        if tag in SELF_SUBMITTING_ELEMENTS and self.self_submit_depth:
+            self.self_submit_depth -= 1
         stack = self.open_crowd.get(tag)
         if stack:
             stack.pop()
@@ -158,11 +227,15 @@ class _Collector(HTMLParser):
             self._in_style = False
 
     def handle_data(self, data: str) -> None:
+        text = data.lstrip()
+        if text:
+            self._settle(swallowed=True, line=self.getpos()[0] + data[: len(data) - len(text)].count("\n"))
         if self._in_style:
             self.styles.append((self.getpos()[0], data))
 
     def close(self) -> None:
         super().close()
+        self._settle(swallowed=False)
         for indices in self.open_crowd.values():
             self.unclosed.extend(self.elements[i] for i in indices)
 
@@ -228,20 +301,24 @@ def lenient_json(text: str) -> Any:
 def _structure(path: str, source: str, masked: str, doc: _Collector) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
-    if not doc.forms:
+    wrapped = bool(doc.forms or doc.self_submitting)
+    if not wrapped:
         add(Problem(path, 1, 'no <crowd-form>: CreateHumanTaskUi rejects the template ("Layout does not contain any fields")'))
     fields = [el for el in doc.elements if _submits(el) or el.tag in _FIXED_KEY_ELEMENTS]
-    if doc.forms and not any(el.in_form for el in fields):
+    if doc.forms and not any(el.in_crowd_form for el in fields):
         add(Problem(path, doc.forms[0].line, '<crowd-form> has no field that submits ("Layout does not contain any fields")'))
+    for el in doc.self_submitting:
+        if el.in_crowd_form:
+            add(Problem(path, el.line, f"<{el.tag}> submits itself: AWS says not to put it in <crowd-form> (it brings its own form and Submit button)"))
     seen: dict[str, _Element] = {}
     for el in doc.elements:
         if el.tag.startswith("crowd-") and el.tag not in CROWD_ELEMENTS:
-            add(Problem(path, el.line, f"unknown Crowd element <{el.tag}> (not one of the {len(CROWD_ELEMENTS)} documented ones)"))
-        if el.tag.startswith("crowd-") and el.self_closing:
-            add(Problem(path, el.line, f"<{el.tag} ... /> cannot be self-closing; write <{el.tag} ...></{el.tag}>"))
+            add(Problem(path, el.line, f"unknown Crowd element <{el.tag}> (not one of the {len(CROWD_ELEMENTS)} in AWS's documentation and task-UI samples)"))
+        if el.self_closing and _is_custom(el.tag):
+            add(_self_closing_problem(path, el))
         if not _submits(el):
             continue
-        if doc.forms and not el.in_form:
+        if wrapped and not el.in_form and el.tag not in SELF_SUBMITTING_ELEMENTS:
             add(Problem(path, el.line, f"<{el.tag}> is outside <crowd-form>: its value is not submitted"))
         name = el.attrs.get("name")
         if not name or not name.strip():
@@ -277,6 +354,15 @@ def _structure(path: str, source: str, masked: str, doc: _Collector) -> list[Pro
     return problems
 
 
+def _self_closing_problem(path: str, el: _Element) -> Problem:
+    """``<x/>`` of a custom element opens it (HTML ignores the slash): an error when content
+    follows before an end tag closes it (that content becomes its child), else a warning."""
+    fix = f"write <{el.tag} ...></{el.tag}>"
+    if el.swallows is not None:
+        return Problem(path, el.line, f"<{el.tag} ... /> is not self-closing in HTML: it swallows what follows (from line {el.swallows}) up to its parent's end tag; {fix}")
+    return Problem(path, el.line, f"<{el.tag} ... /> is not self-closing in HTML (nothing follows it before its parent's end tag here, so nothing is lost); {fix}", "warning")
+
+
 _CSS_MESSAGE = (
     "grant_read_access inside CSS: autoescape writes '&' in the signed URL as '&amp;', which "
     "CSS does not decode, so S3 answers 403; pass the URL through an attribute (e.g. <img src>) "
@@ -295,6 +381,9 @@ def add_duplicate(problems: list[Problem], path: str, seen: dict[str, _Element],
         if values is el:
             return
         problems.append(Problem(path, el.line, f"<{el.tag} name={name!r}> repeats value {el.attrs.get('value') or 'on'!r} of line {values.line}: one answer overwrites the other"))
+        return
+    if _DISCARD_NAME.fullmatch(name):
+        problems.append(Problem(path, el.line, f"name {name!r} is already used on line {first.line}: one value overwrites the other (fine for a throwaway key, as {name!r} usually is)", "warning"))
         return
     problems.append(Problem(path, el.line, f"name {name!r} is already used on line {first.line}: one answer overwrites the other"))
 

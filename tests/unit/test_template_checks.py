@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gtflow.ui import CROWD_ELEMENTS, check_template
-from gtflow.ui.checks import lenient_json
+from gtflow.ui.checks import DOCUMENTED_ELEMENTS, SUBMITTING_ELEMENTS, lenient_json
 
 HEAD = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>\n'
 
@@ -32,8 +32,12 @@ def test_a_good_template_is_clean() -> None:
     assert problems(GOOD) == []
 
 
-def test_the_documented_list_has_33_elements() -> None:
-    assert len(CROWD_ELEMENTS) == 33
+def test_the_element_list_is_the_33_documented_plus_the_3_of_the_newer_samples() -> None:
+    assert len(DOCUMENTED_ELEMENTS) == 33
+    newer = {"crowd-slider-label", "crowd-text-ranking", "crowd-question-answer-generation"}
+    assert set(CROWD_ELEMENTS) == DOCUMENTED_ELEMENTS | newer
+    assert {"crowd-text-ranking", "crowd-question-answer-generation"} <= SUBMITTING_ELEMENTS
+    assert "crowd-slider-label" not in SUBMITTING_ELEMENTS
 
 
 def test_no_crowd_form_fails() -> None:
@@ -95,12 +99,80 @@ def test_duplicate_names_made_by_a_loop_are_found_after_rendering() -> None:
 
 def test_unknown_crowd_element() -> None:
     out = problems("<crowd-form>\n<crowd-input name='a'></crowd-input>\n<crowd-dropdown name='d'></crowd-dropdown>\n</crowd-form>")
-    assert out == ["t.html:3: unknown Crowd element <crowd-dropdown> (not one of the 33 documented ones)"]
+    assert out == ["t.html:3: unknown Crowd element <crowd-dropdown> (not one of the 36 in AWS's documentation and task-UI samples)"]
 
 
-def test_self_closing_crowd_element() -> None:
-    out = problems("<crowd-form>\n<crowd-input name='a' />\n</crowd-form>")
-    assert out == ["t.html:2: <crowd-input ... /> cannot be self-closing; write <crowd-input ...></crowd-input>"]
+def test_the_newer_elements_are_known_and_submit() -> None:
+    src = """<crowd-form>
+<crowd-text-ranking name="rank" text="t"></crowd-text-ranking>
+<crowd-slider name="s" min="1" max="5"><crowd-slider-label position="1">1</crowd-slider-label></crowd-slider>
+</crowd-form>"""
+    assert problems(src) == []
+    assert problems("<crowd-form>\n<crowd-question-answer-generation name='qa'></crowd-question-answer-generation>\n</crowd-form>") == []
+
+
+SWALLOWS = "is not self-closing in HTML: it swallows what follows"
+NOTHING_LOST = "warning: <crowd-input ... /> is not self-closing in HTML (nothing follows it before its parent's end tag here, so nothing is lost); write <crowd-input ...></crowd-input>"
+
+
+def test_self_closing_crowd_element_that_swallows_nothing_is_a_warning() -> None:
+    assert problems("<crowd-form>\n<crowd-input name='a' />\n</crowd-form>") == [f"t.html:2: {NOTHING_LOST}"]
+    assert errors("<crowd-form>\n<p><crowd-input name='a' /></p>\n<!-- c --> <div>x</div>\n</crowd-form>") == []
+    # The last thing in the document: nothing to swallow either.
+    assert problems("<crowd-form><crowd-input name='b'></crowd-input></crowd-form>\n<crowd-input name='a'/>") == [
+        f"t.html:2: {NOTHING_LOST}",
+        "t.html:2: <crowd-input> is outside <crowd-form>: its value is not submitted",
+    ]
+
+
+def test_self_closing_crowd_element_that_swallows_content_is_an_error() -> None:
+    # A sibling element becomes its child ...
+    out = errors("<crowd-form>\n<crowd-input name='a' />\n<crowd-input name='b'></crowd-input>\n</crowd-form>")
+    assert out == [f"t.html:2: <crowd-input ... /> {SWALLOWS} (from line 3) up to its parent's end tag; write <crowd-input ...></crowd-input>"]
+    # ... and so does text, comments and whitespace skipped.
+    out = errors("<crowd-form>\n<div><crowd-checkbox name='c' /> <!-- x -->\n  Confirm</div>\n</crowd-form>")
+    assert out == [f"t.html:2: <crowd-checkbox ... /> {SWALLOWS} (from line 3) up to its parent's end tag; write <crowd-checkbox ...></crowd-checkbox>"]
+    # A stray end tag closes nothing in HTML: what follows it is still swallowed.
+    out = errors("<crowd-form>\n<div><crowd-slider name='s'/></span>\n<b>x</b></div>\n</crowd-form>")
+    assert [o.split(": ", 1)[1][:40] for o in out] == ["<crowd-slider ... /> is not self-closing"]
+    # Any custom element, not only crowd-*.
+    out = errors("<crowd-form>\n<crowd-input name='a'></crowd-input><short-instructions/>\n<p>hi</p>\n</crowd-form>")
+    assert len(out) == 1 and out[0].startswith(f"t.html:2: <short-instructions ... /> {SWALLOWS} (from line 3)")
+
+
+def test_liquid_between_a_self_closed_element_and_its_parents_end_is_not_content() -> None:
+    src = "<crowd-form>\n<div><crowd-checkbox name='c-{{ task.input.i }}' value='v' />{% if task.input.x %}\n{% endif %}</div>\n</crowd-form>"
+    assert errors(src) == []
+
+
+def test_self_submitting_entity_annotation_needs_no_crowd_form() -> None:
+    src = """<crowd-entity-annotation name="ner" labels="[]" text="t">
+  <short-instructions>x</short-instructions>
+  <div id="more"><crowd-radio-group>
+    <crowd-radio-button name="tech" value="tech">T</crowd-radio-button>
+  </crowd-radio-group></div>
+</crowd-entity-annotation>
+<crowd-input name="lost"></crowd-input>"""
+    assert problems(src) == ["t.html:7: <crowd-input> is outside <crowd-form>: its value is not submitted"]
+
+
+def test_entity_annotation_wrapped_in_crowd_form_is_an_error() -> None:
+    src = "<crowd-form>\n<crowd-entity-annotation name='ner' text='t'></crowd-entity-annotation>\n</crowd-form>"
+    assert problems(src) == [
+        "t.html:2: <crowd-entity-annotation> submits itself: AWS says not to put it in <crowd-form> (it brings its own form and Submit button)"
+    ]
+
+
+def test_a_throwaway_name_may_repeat_with_a_warning_but_a_real_one_may_not() -> None:
+    src = """<crowd-form>
+<crowd-bounding-box name="_" src="x" labels="['a']"></crowd-bounding-box>
+<select name="_"></select>
+<input type="hidden" name="instances" value="[]">
+<input type="hidden" name="instances" value="[]">
+</crowd-form>"""
+    found = check_template(src, path="t.html")
+    assert [(p.line, p.severity) for p in found] == [(3, "warning"), (5, "error")]
+    assert str(found[1]) == "t.html:5: name 'instances' is already used on line 4: one answer overwrites the other"
 
 
 def test_grant_read_access_in_style_block_and_style_attribute() -> None:
