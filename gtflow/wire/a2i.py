@@ -28,7 +28,10 @@ from typing import Any, ClassVar
 
 from gtflow.errors import ContractError
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
     WireValue,
+    expect_list,
     expect_object,
     extra_of,
     fail,
@@ -37,9 +40,10 @@ from gtflow.wire._base import (
     get_object,
     get_str,
     get_str_list,
+    index,
     join,
-    parse_list,
     type_name,
+    wire,
 )
 from gtflow.wire.worker import HumanAnswer, IdentityData, WorkerMetadata
 
@@ -143,36 +147,21 @@ def output_json_uri(
 class HumanLoopOutput(WireValue):
     """A2I ``output.json`` (custom and built-in task types)."""
 
-    flow_definition_arn: str
-    human_answers: tuple[HumanAnswer, ...]
-    human_loop_name: str
-    input_content: Mapping[str, Any]
-    aws_managed_human_loop_request_source: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    flow_definition_arn: str = wire("flowDefinitionArn")
+    human_answers: tuple[HumanAnswer, ...] = wire("humanAnswers")
+    human_loop_name: str = wire("humanLoopName")
+    input_content: Mapping[str, Any] = wire("inputContent")
+    aws_managed_human_loop_request_source: str | None = wire("awsManagedHumanLoopRequestSource", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("aws_managed_human_loop_request_source", "awsManagedHumanLoopRequestSource"),
-        ("flow_definition_arn", "flowDefinitionArn"),
-        ("human_answers", "humanAnswers"),
-        ("human_loop_name", "humanLoopName"),
-        ("input_content", "inputContent"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "awsManagedHumanLoopRequestSource",
+        "flowDefinitionArn",
+        "humanAnswers",
+        "humanLoopName",
+        "inputContent",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> HumanLoopOutput:
-        d = expect_object(d, path)
-        return cls(
-            flow_definition_arn=get_str(d, "flowDefinitionArn", path),
-            human_answers=parse_list(d, "humanAnswers", path, HumanAnswer.from_dict),
-            human_loop_name=get_str(d, "humanLoopName", path),
-            input_content=get_object(d, "inputContent", path),
-            aws_managed_human_loop_request_source=get_str(
-                d, "awsManagedHumanLoopRequestSource", path, required=False
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
     @property
     def flow_definition_name(self) -> str:
@@ -231,99 +220,63 @@ class HumanLoopOutputRef(WireValue):
 class HumanLoopStatusChangeDetail(WireValue):
     """``detail`` of the "SageMaker A2I HumanLoop Status Change" EventBridge event."""
 
-    creation_time: str
-    flow_definition_arn: str
-    human_loop_arn: str
-    human_loop_name: str
-    human_loop_status: str
-    human_loop_output: HumanLoopOutputRef | None = None
-    failure_code: str | None = None
-    failure_reason: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    creation_time: str = wire("creationTime")
+    flow_definition_arn: str = wire("flowDefinitionArn")
+    human_loop_arn: str = wire("humanLoopArn")
+    human_loop_name: str = wire("humanLoopName")
+    human_loop_status: str = wire("humanLoopStatus")
+    human_loop_output: HumanLoopOutputRef | None = wire(
+        "humanLoopOutput",
+        default=None,
+        parse=lambda v, p: HumanLoopOutputRef.from_dict(v, p, camel=True),
+    )
+    failure_code: str | None = wire("failureCode", default=None)
+    failure_reason: str | None = wire("failureReason", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("creation_time", "creationTime"),
-        ("failure_code", "failureCode"),
-        ("failure_reason", "failureReason"),
-        ("flow_definition_arn", "flowDefinitionArn"),
-        ("human_loop_arn", "humanLoopArn"),
-        ("human_loop_name", "humanLoopName"),
-        ("human_loop_output", "humanLoopOutput"),
-        ("human_loop_status", "humanLoopStatus"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "creationTime",
+        "failureCode",
+        "failureReason",
+        "flowDefinitionArn",
+        "humanLoopArn",
+        "humanLoopName",
+        "humanLoopOutput",
+        "humanLoopStatus",
     )
     # The [DG] sample writes failureCode/failureReason as null on success.
     _ALWAYS: ClassVar[frozenset[str]] = frozenset({"failureCode", "failureReason"})
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> HumanLoopStatusChangeDetail:
-        d = expect_object(d, path)
-        out = d.get("humanLoopOutput")
-        return cls(
-            creation_time=get_str(d, "creationTime", path),
-            flow_definition_arn=get_str(d, "flowDefinitionArn", path),
-            human_loop_arn=get_str(d, "humanLoopArn", path),
-            human_loop_name=get_str(d, "humanLoopName", path),
-            human_loop_status=get_str(d, "humanLoopStatus", path),
-            human_loop_output=(
-                None
-                if out is None
-                else HumanLoopOutputRef.from_dict(out, join(path, "humanLoopOutput"), camel=True)
-            ),
-            failure_code=get_str(d, "failureCode", path, required=False),
-            failure_reason=get_str(d, "failureReason", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
 
 @dataclass(frozen=True, slots=True)
 class HumanLoopStatusChangeEvent(WireValue):
     """The EventBridge event A2I sends for Completed, Failed and Stopped loops (at least once)."""
 
-    detail: HumanLoopStatusChangeDetail
-    version: str | None = "0"
-    id: str | None = None
-    detail_type: str = "SageMaker A2I HumanLoop Status Change"
-    source: str = "aws.sagemaker"
-    account: str | None = None
-    time: str | None = None
-    region: str | None = None
-    resources: tuple[str, ...] | None = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    detail: HumanLoopStatusChangeDetail = wire()
+    version: str | None = wire(default="0")
+    id: str | None = wire(default=None)
+    detail_type: str = wire("detail-type", default="SageMaker A2I HumanLoop Status Change", required=True)
+    source: str = wire(default="aws.sagemaker", required=True)
+    account: str | None = wire(default=None)
+    time: str | None = wire(default=None)
+    region: str | None = wire(default=None)
+    resources: tuple[str, ...] | None = wire(default=())
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("version", "version"),
-        ("id", "id"),
-        ("detail_type", "detail-type"),
-        ("source", "source"),
-        ("account", "account"),
-        ("time", "time"),
-        ("region", "region"),
-        ("resources", "resources"),
-        ("detail", "detail"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
     )
     DETAIL_TYPE: ClassVar[str] = "SageMaker A2I HumanLoop Status Change"
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> HumanLoopStatusChangeEvent:
-        d = expect_object(d, path)
-        return cls(
-            detail=HumanLoopStatusChangeDetail.from_dict(
-                get_object(d, "detail", path), join(path, "detail")
-            ),
-            version=get_str(d, "version", path, required=False),
-            id=get_str(d, "id", path, required=False),
-            detail_type=get_str(d, "detail-type", path),
-            source=get_str(d, "source", path),
-            account=get_str(d, "account", path, required=False),
-            time=get_str(d, "time", path, required=False),
-            region=get_str(d, "region", path, required=False),
-            resources=get_str_list(d, "resources", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,20 +360,11 @@ class StartHumanLoopResponse(WireValue):
     """``{"HumanLoopArn": "arn:...:human-loop/<name>"}`` (HTTP 201). boto3's
     ``ResponseMetadata`` lands in ``extra``."""
 
-    human_loop_arn: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    human_loop_arn: str = wire("HumanLoopArn")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("human_loop_arn", "HumanLoopArn"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> StartHumanLoopResponse:
-        d = expect_object(d, path)
-        return cls(
-            human_loop_arn=get_str(d, "HumanLoopArn", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("HumanLoopArn",)
 
     @property
     def human_loop_name(self) -> str:
@@ -433,56 +377,33 @@ class DescribeHumanLoopResponse(WireValue):
     ``datetime``, recorded JSON a string. ``HumanLoopOutput.OutputS3Uri`` is set already while
     the loop is InProgress."""
 
-    creation_time: _dt.datetime | str
-    human_loop_status: str
-    human_loop_name: str
-    human_loop_arn: str
-    flow_definition_arn: str
-    human_loop_output: HumanLoopOutputRef | None = None
-    failure_reason: str | None = None
-    failure_code: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    creation_time: _dt.datetime | str = wire("CreationTime")
+    human_loop_status: str = wire("HumanLoopStatus")
+    human_loop_name: str = wire("HumanLoopName")
+    human_loop_arn: str = wire("HumanLoopArn")
+    flow_definition_arn: str = wire("FlowDefinitionArn")
+    human_loop_output: HumanLoopOutputRef | None = wire("HumanLoopOutput", default=None)
+    failure_reason: str | None = wire("FailureReason", default=None)
+    failure_code: str | None = wire("FailureCode", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("creation_time", "CreationTime"),
-        ("failure_reason", "FailureReason"),
-        ("failure_code", "FailureCode"),
-        ("human_loop_status", "HumanLoopStatus"),
-        ("human_loop_name", "HumanLoopName"),
-        ("human_loop_arn", "HumanLoopArn"),
-        ("flow_definition_arn", "FlowDefinitionArn"),
-        ("human_loop_output", "HumanLoopOutput"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "CreationTime",
+        "FailureReason",
+        "FailureCode",
+        "HumanLoopStatus",
+        "HumanLoopName",
+        "HumanLoopArn",
+        "FlowDefinitionArn",
+        "HumanLoopOutput",
     )
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> DescribeHumanLoopResponse:
-        d = expect_object(d, path)
-        if "CreationTime" not in d:
-            raise fail(join(path, "CreationTime"), "missing required field")
-        ct = d["CreationTime"]
-        if not isinstance(ct, (str, _dt.datetime)):
-            raise fail(join(path, "CreationTime"), f"expected a timestamp, got {type_name(ct)}")
-        status = get_str(d, "HumanLoopStatus", path)
-        if status not in HUMAN_LOOP_STATUSES:
-            raise fail(join(path, "HumanLoopStatus"), f"unknown status {status!r}")
-        out = d.get("HumanLoopOutput")
-        return cls(
-            creation_time=ct,
-            human_loop_status=status,
-            human_loop_name=get_str(d, "HumanLoopName", path),
-            human_loop_arn=get_str(d, "HumanLoopArn", path),
-            flow_definition_arn=get_str(d, "FlowDefinitionArn", path),
-            human_loop_output=(
-                None
-                if out is None
-                else HumanLoopOutputRef.from_dict(out, join(path, "HumanLoopOutput"))
-            ),
-            failure_reason=get_str(d, "FailureReason", path, required=False),
-            failure_code=get_str(d, "FailureCode", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    def _check(self, path: str) -> None:
+        if self.human_loop_status not in HUMAN_LOOP_STATUSES:
+            raise fail(
+                join(path, "HumanLoopStatus"), f"unknown status {self.human_loop_status!r}"
+            )
 
     @property
     def output_s3_uri(self) -> str | None:
@@ -503,25 +424,12 @@ class Condition(WireValue):
     ``extra``.
     """
 
-    condition_type: str
-    condition_parameters: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    condition_type: str = wire("ConditionType")
+    condition_parameters: Mapping[str, Any] | None = wire("ConditionParameters", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("condition_type", "ConditionType"),
-        ("condition_parameters", "ConditionParameters"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Condition:
-        d = expect_object(d, path)
-        return cls(
-            condition_type=get_str(d, "ConditionType", path),
-            condition_parameters=get_object(d, "ConditionParameters", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("ConditionType", "ConditionParameters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,22 +488,16 @@ class ActivationConditions(WireValue):
     'Sampling'
     """
 
-    conditions: tuple[Condition | ConditionGroup, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    conditions: tuple[Condition | ConditionGroup, ...] = wire(
+        "Conditions",
+        parse=lambda v, p: tuple(
+            _parse_condition(x, index(p, i), 0) for i, x in enumerate(expect_list(v, p))
+        ),
+    )
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("conditions", "Conditions"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ActivationConditions:
-        d = expect_object(d, path)
-        items = get_list(d, "Conditions", path)
-        p = join(path, "Conditions")
-        return cls(
-            conditions=tuple(_parse_condition(x, f"{p}[{i}]", 0) for i, x in enumerate(items)),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("Conditions",)
 
     def to_json(self) -> str:
         """The string CreateFlowDefinition takes; raises if over 10240 characters."""

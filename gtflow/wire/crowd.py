@@ -18,24 +18,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
+    Pixel,
+    Size,
     WireValue,
     encode,
-    expect_list,
     expect_object,
-    extra_of,
     fail,
-    get_bool,
-    get_int,
-    get_object,
-    get_str,
     index,
     join,
-    parse_list,
     type_name,
+    wire,
 )
 
 __all__ = [
@@ -74,28 +72,14 @@ __all__ = [
 class InputImageProperties(WireValue):
     """``inputImageProperties``: the natural size of the image the worker saw."""
 
-    height: int
-    width: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    height: int = wire()
+    width: int = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("height", "height"), ("width", "width"))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> InputImageProperties:
-        d = expect_object(d, path)
-        return cls(
-            height=get_int(d, "height", path),
-            width=get_int(d, "width", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("height", "width")
 
 
-def _image_props(d: Mapping[str, Any], path: str) -> InputImageProperties:
-    return InputImageProperties.from_dict(
-        get_object(d, "inputImageProperties", path), join(path, "inputImageProperties")
-    )
 
 
 # --------------------------------------------------------------------------- bounding box
@@ -103,36 +87,18 @@ def _image_props(d: Mapping[str, Any], path: str) -> InputImageProperties:
 
 @dataclass(frozen=True, slots=True)
 class BoundingBox(WireValue):
-    """One ``boundingBoxes[i]``: integer pixels, origin top-left."""
+    """One ``boundingBoxes[i]``: pixels from the top-left corner; GT writes integers, and fractions
+    (half pixels such as ``588.5``) in consolidated multi-worker lines, read as written."""
 
-    label: str
-    left: int
-    top: int
-    width: int
-    height: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    label: str = wire()
+    left: Pixel = wire()
+    top: Pixel = wire()
+    width: Size = wire()
+    height: Size = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("height", "height"),
-        ("label", "label"),
-        ("left", "left"),
-        ("top", "top"),
-        ("width", "width"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> BoundingBox:
-        d = expect_object(d, path)
-        return cls(
-            label=get_str(d, "label", path),
-            left=get_int(d, "left", path),
-            top=get_int(d, "top", path),
-            width=get_int(d, "width", path),
-            height=get_int(d, "height", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("height", "label", "left", "top", "width")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,28 +106,17 @@ class BoundingBoxOutput(WireValue):
     """``crowd-bounding-box``: boxes plus the image size; ``initialValueModified`` appears when
     the element had an ``initial-value`` (an adjustment)."""
 
-    bounding_boxes: tuple[BoundingBox, ...]
-    input_image_properties: InputImageProperties
-    initial_value_modified: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    bounding_boxes: tuple[BoundingBox, ...] = wire("boundingBoxes")
+    input_image_properties: InputImageProperties = wire("inputImageProperties")
+    initial_value_modified: bool | None = wire("initialValueModified", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("bounding_boxes", "boundingBoxes"),
-        ("input_image_properties", "inputImageProperties"),
-        ("initial_value_modified", "initialValueModified"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "boundingBoxes",
+        "inputImageProperties",
+        "initialValueModified",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> BoundingBoxOutput:
-        d = expect_object(d, path)
-        return cls(
-            bounding_boxes=parse_list(d, "boundingBoxes", path, BoundingBox.from_dict),
-            input_image_properties=_image_props(d, path),
-            initial_value_modified=get_bool(d, "initialValueModified", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
     def to_object_detection_label(
         self, class_map: Mapping[str, int] | Sequence[str], **kw: Any
@@ -180,138 +135,78 @@ class BoundingBoxOutput(WireValue):
 
 @dataclass(frozen=True, slots=True)
 class Keypoint(WireValue):
-    label: str
-    x: int
-    y: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    label: str = wire()
+    x: int = wire()
+    y: int = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("label", "label"), ("x", "x"), ("y", "y"))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Keypoint:
-        d = expect_object(d, path)
-        return cls(
-            label=get_str(d, "label", path),
-            x=get_int(d, "x", path),
-            y=get_int(d, "y", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("label", "x", "y")
 
 
 @dataclass(frozen=True, slots=True)
 class KeypointOutput(WireValue):
     """``crowd-keypoint``."""
 
-    input_image_properties: InputImageProperties
-    keypoints: tuple[Keypoint, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    input_image_properties: InputImageProperties = wire("inputImageProperties")
+    keypoints: tuple[Keypoint, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("input_image_properties", "inputImageProperties"),
-        ("keypoints", "keypoints"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> KeypointOutput:
-        d = expect_object(d, path)
-        return cls(
-            input_image_properties=_image_props(d, path),
-            keypoints=parse_list(d, "keypoints", path, Keypoint.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("inputImageProperties", "keypoints")
 
 
 @dataclass(frozen=True, slots=True)
 class Vertex(WireValue):
-    x: int
-    y: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    x: int = wire()
+    y: int = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("x", "x"), ("y", "y"))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Vertex:
-        d = expect_object(d, path)
-        return cls(
-            x=get_int(d, "x", path),
-            y=get_int(d, "y", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("x", "y")
 
 
 @dataclass(frozen=True, slots=True)
 class LabeledShape(WireValue):
     """A polygon, line or polyline: ``{"label": ..., "vertices": [{"x", "y"}, ...]}``."""
 
-    label: str
-    vertices: tuple[Vertex, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    label: str = wire()
+    vertices: tuple[Vertex, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("label", "label"), ("vertices", "vertices"))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> LabeledShape:
-        d = expect_object(d, path)
-        return cls(
-            label=get_str(d, "label", path),
-            vertices=parse_list(d, "vertices", path, Vertex.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("label", "vertices")
 
 
 @dataclass(frozen=True, slots=True)
 class _ShapesOutput(WireValue):
     """Polygon, line and polyline outputs differ only in the key of their list."""
 
-    input_image_properties: InputImageProperties
-    shapes: tuple[LabeledShape, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
-
-    SHAPES_KEY: ClassVar[str] = "shapes"
-
-    @classmethod
-    def _wire_fields(cls) -> tuple[tuple[str, str], ...]:
-        return (("input_image_properties", "inputImageProperties"), ("shapes", cls.SHAPES_KEY))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Any:
-        d = expect_object(d, path)
-        return cls(
-            input_image_properties=_image_props(d, path),
-            shapes=parse_list(d, cls.SHAPES_KEY, path, LabeledShape.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    input_image_properties: InputImageProperties = wire("inputImageProperties")
+    shapes: tuple[LabeledShape, ...] = wire("shapes")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
 
 @dataclass(frozen=True, slots=True)
 class PolygonOutput(_ShapesOutput):
     """crowd-polygon: ``{"inputImageProperties": {...}, "polygons": [{label, vertices}]}``."""
 
-    SHAPES_KEY: ClassVar[str] = "polygons"
+    _KEYS: ClassVar[Mapping[str, str]] = {"shapes": "polygons"}
 
 
 @dataclass(frozen=True, slots=True)
 class LineOutput(_ShapesOutput):
     """crowd-line: ``{"inputImageProperties": {...}, "lines": [{label, vertices}]}``."""
 
-    SHAPES_KEY: ClassVar[str] = "lines"
+    _KEYS: ClassVar[Mapping[str, str]] = {"shapes": "lines"}
 
 
 @dataclass(frozen=True, slots=True)
 class PolylineOutput(_ShapesOutput):
     """crowd-polyline: ``{"inputImageProperties": {...}, "polylines": [{label, vertices}]}``."""
 
-    SHAPES_KEY: ClassVar[str] = "polylines"
+    _KEYS: ClassVar[Mapping[str, str]] = {"shapes": "polylines"}
 
 
 # --------------------------------------------------------------------------- checkbox, radio, toggle
@@ -354,47 +249,24 @@ ToggleButtonOutput = CheckedValues
 class ClassifierOutput(WireValue):
     """crowd-classifier / crowd-image-classifier: ``{"label": ..., "workerComment"?: ...}``."""
 
-    label: str
-    worker_comment: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    label: str = wire()
+    worker_comment: str | None = wire("workerComment", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("label", "label"),
-        ("worker_comment", "workerComment"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ClassifierOutput:
-        d = expect_object(d, path)
-        return cls(
-            label=get_str(d, "label", path),
-            worker_comment=get_str(d, "workerComment", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("label", "workerComment")
 
 
 @dataclass(frozen=True, slots=True)
 class MultiSelectOutput(WireValue):
     """crowd-(image-)classifier-multi-select: ``{"labels": [...]}``."""
 
-    labels: tuple[str, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    labels: tuple[str, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("labels", "labels"),)
+    _ORDER: ClassVar[tuple[str, ...]] = ("labels",)
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> MultiSelectOutput:
-        d = expect_object(d, path)
-        labels = expect_list(d.get("labels"), join(path, "labels")) if "labels" in d else None
-        if labels is None:
-            raise fail(join(path, "labels"), "missing required field")
-        for i, v in enumerate(labels):
-            if not isinstance(v, str):
-                raise fail(index(join(path, "labels"), i), f"expected a string, got {type_name(v)}")
-        return cls(labels=tuple(labels), extra=extra_of(d, cls.wire_keys()), key_order=tuple(d))
 
 
 # --------------------------------------------------------------------------- entities
@@ -404,52 +276,31 @@ class MultiSelectOutput(WireValue):
 class Entity(WireValue):
     """One ``entities[i]``: Unicode offsets, end exclusive."""
 
-    label: str
-    start_offset: int
-    end_offset: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    label: str = wire()
+    start_offset: int = wire("startOffset")
+    end_offset: int = wire("endOffset")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("end_offset", "endOffset"),
-        ("label", "label"),
-        ("start_offset", "startOffset"),
-    )
+    _ORDER: ClassVar[tuple[str, ...]] = ("endOffset", "label", "startOffset")
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Entity:
-        d = expect_object(d, path)
-        start = get_int(d, "startOffset", path)
-        end = get_int(d, "endOffset", path)
-        if not 0 <= start <= end:
-            raise fail(path, f"expected 0 <= startOffset <= endOffset, got {start}..{end}")
-        return cls(
-            label=get_str(d, "label", path),
-            start_offset=start,
-            end_offset=end,
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    def _check(self, path: str) -> None:
+        if not 0 <= self.start_offset <= self.end_offset:
+            raise fail(
+                path,
+                f"expected 0 <= startOffset <= endOffset, got {self.start_offset}..{self.end_offset}",
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class EntityAnnotationOutput(WireValue):
     """crowd-entity-annotation: ``{"entities": [...]}``."""
 
-    entities: tuple[Entity, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    entities: tuple[Entity, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("entities", "entities"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> EntityAnnotationOutput:
-        d = expect_object(d, path)
-        return cls(
-            entities=parse_list(d, "entities", path, Entity.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("entities",)
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -459,127 +310,68 @@ class EntityAnnotationOutput(WireValue):
 class LabelMapping(WireValue):
     """``labelMappings["<label>"]``: ``{"color": "#hex"}``."""
 
-    color: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    color: str = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("color", "color"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> LabelMapping:
-        d = expect_object(d, path)
-        return cls(
-            color=get_str(d, "color", path), extra=extra_of(d, cls.wire_keys()), key_order=tuple(d)
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("color",)
 
 
 @dataclass(frozen=True, slots=True)
 class LabeledImage(WireValue):
     """``labeledImage``: ``{"pngImageData": "<base64 PNG>"}``."""
 
-    png_image_data: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    png_image_data: str = wire("pngImageData")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("png_image_data", "pngImageData"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> LabeledImage:
-        d = expect_object(d, path)
-        return cls(
-            png_image_data=get_str(d, "pngImageData", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("pngImageData",)
 
 
-def _label_mappings(d: Mapping[str, Any], path: str) -> dict[str, LabelMapping]:
-    raw = get_object(d, "labelMappings", path)
-    p = join(path, "labelMappings")
-    return {k: LabelMapping.from_dict(v, join(p, k)) for k, v in raw.items()}
 
 
-def _labeled_image(d: Mapping[str, Any], path: str) -> LabeledImage:
-    return LabeledImage.from_dict(get_object(d, "labeledImage", path), join(path, "labeledImage"))
 
 
 @dataclass(frozen=True, slots=True)
 class SemanticSegmentationOutput(WireValue):
     """crowd-semantic-segmentation."""
 
-    input_image_properties: InputImageProperties
-    label_mappings: Mapping[str, LabelMapping]
-    labeled_image: LabeledImage
-    initial_value_modified: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    input_image_properties: InputImageProperties = wire("inputImageProperties")
+    label_mappings: Mapping[str, LabelMapping] = wire("labelMappings")
+    labeled_image: LabeledImage = wire("labeledImage")
+    initial_value_modified: bool | None = wire("initialValueModified", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("input_image_properties", "inputImageProperties"),
-        ("label_mappings", "labelMappings"),
-        ("labeled_image", "labeledImage"),
-        ("initial_value_modified", "initialValueModified"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "inputImageProperties",
+        "labelMappings",
+        "labeledImage",
+        "initialValueModified",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> SemanticSegmentationOutput:
-        d = expect_object(d, path)
-        return cls(
-            input_image_properties=_image_props(d, path),
-            label_mappings=_label_mappings(d, path),
-            labeled_image=_labeled_image(d, path),
-            initial_value_modified=get_bool(d, "initialValueModified", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
 
 @dataclass(frozen=True, slots=True)
 class Instance(WireValue):
-    color: str
-    label: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    color: str = wire()
+    label: str = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("color", "color"), ("label", "label"))
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> Instance:
-        d = expect_object(d, path)
-        return cls(
-            color=get_str(d, "color", path),
-            label=get_str(d, "label", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("color", "label")
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceSegmentationOutput(WireValue):
     """crowd-instance-segmentation."""
 
-    input_image_properties: InputImageProperties
-    instances: tuple[Instance, ...]
-    labeled_image: LabeledImage
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    input_image_properties: InputImageProperties = wire("inputImageProperties")
+    instances: tuple[Instance, ...] = wire()
+    labeled_image: LabeledImage = wire("labeledImage")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("input_image_properties", "inputImageProperties"),
-        ("instances", "instances"),
-        ("labeled_image", "labeledImage"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> InstanceSegmentationOutput:
-        d = expect_object(d, path)
-        return cls(
-            input_image_properties=_image_props(d, path),
-            instances=parse_list(d, "instances", path, Instance.from_dict),
-            labeled_image=_labeled_image(d, path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("inputImageProperties", "instances", "labeledImage")
 
 
 # --------------------------------------------------------------------------- checking submissions

@@ -20,25 +20,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
     WireValue,
     expect_list,
     expect_object,
-    extra_of,
     fail,
     forbid_extra,
-    get_bool,
-    get_int,
     get_object,
-    get_str,
-    get_str_list,
     index,
     join,
-    parse_list,
     type_name,
+    wire,
 )
 from gtflow.wire.output import Metadata, metadata_key, parse_metadata
 from gtflow.wire.worker import HumanAnswer
@@ -87,28 +84,13 @@ class PreAnnotationEvent(WireValue):
     as any string: the docs say ``2018-10-16``, real events carry ``2018-10-06``.
     """
 
-    labeling_job_arn: str
-    data_object: Mapping[str, Any]
-    version: str | None = "2018-10-06"
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    labeling_job_arn: str = wire("labelingJobArn")
+    data_object: Mapping[str, Any] = wire("dataObject")
+    version: str | None = wire(default="2018-10-06")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("version", "version"),
-        ("labeling_job_arn", "labelingJobArn"),
-        ("data_object", "dataObject"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> PreAnnotationEvent:
-        d = expect_object(d, path)
-        return cls(
-            labeling_job_arn=get_str(d, "labelingJobArn", path),
-            data_object=get_object(d, "dataObject", path),
-            version=get_str(d, "version", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("version", "labelingJobArn", "dataObject")
 
     @property
     def source_ref(self) -> str | None:
@@ -146,13 +128,10 @@ class PreAnnotationResponse(WireValue):
     PreAnnotationResponse(task_input={}, is_human_annotation_required=False)
     """
 
-    task_input: Mapping[str, Any]
-    is_human_annotation_required: bool = True
+    task_input: Mapping[str, Any] = wire("taskInput")
+    is_human_annotation_required: bool = wire("isHumanAnnotationRequired", default=True, required=True)
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("task_input", "taskInput"),
-        ("is_human_annotation_required", "isHumanAnnotationRequired"),
-    )
+    _ORDER: ClassVar[tuple[str, ...]] = ("taskInput", "isHumanAnnotationRequired")
     LEGACY_KEY: ClassVar[str] = "humanAnnotationRequired"
 
     def __post_init__(self) -> None:
@@ -181,20 +160,11 @@ class PreAnnotationResponse(WireValue):
 class PayloadRef(WireValue):
     """``payload``: ``{"s3Uri": "s3://.../consolidation-request/iteration-1/<ts>.json"}``."""
 
-    s3_uri: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    s3_uri: str = wire("s3Uri")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("s3_uri", "s3Uri"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> PayloadRef:
-        d = expect_object(d, path)
-        return cls(
-            s3_uri=get_str(d, "s3Uri", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("s3Uri",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,51 +176,31 @@ class PostAnnotationEvent(WireValue):
     and ``vpcEnabled`` appear sometimes; any other key is kept in ``extra``.
     """
 
-    labeling_job_arn: str
-    label_attribute_name: str
-    role_arn: str
-    payload: PayloadRef
-    version: str | None = "2018-10-06"
-    label_categories: tuple[str, ...] | None = None
-    output_config: str | None = None
-    kms_key_id: str | None = None
-    max_human_workers_per_data_object: int | None = None
-    vpc_enabled: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    labeling_job_arn: str = wire("labelingJobArn")
+    label_attribute_name: str = wire("labelAttributeName")
+    role_arn: str = wire("roleArn")
+    payload: PayloadRef = wire()
+    version: str | None = wire(default="2018-10-06")
+    label_categories: tuple[str, ...] | None = wire("labelCategories", default=None)
+    output_config: str | None = wire("outputConfig", default=None)
+    kms_key_id: str | None = wire("kmsKeyId", default=None)
+    max_human_workers_per_data_object: int | None = wire("maxHumanWorkersPerDataObject", default=None)
+    vpc_enabled: bool | None = wire("vpcEnabled", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("version", "version"),
-        ("labeling_job_arn", "labelingJobArn"),
-        ("label_categories", "labelCategories"),
-        ("label_attribute_name", "labelAttributeName"),
-        ("role_arn", "roleArn"),
-        ("payload", "payload"),
-        ("output_config", "outputConfig"),
-        ("kms_key_id", "kmsKeyId"),
-        ("max_human_workers_per_data_object", "maxHumanWorkersPerDataObject"),
-        ("vpc_enabled", "vpcEnabled"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "version",
+        "labelingJobArn",
+        "labelCategories",
+        "labelAttributeName",
+        "roleArn",
+        "payload",
+        "outputConfig",
+        "kmsKeyId",
+        "maxHumanWorkersPerDataObject",
+        "vpcEnabled",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> PostAnnotationEvent:
-        d = expect_object(d, path)
-        return cls(
-            labeling_job_arn=get_str(d, "labelingJobArn", path),
-            label_attribute_name=get_str(d, "labelAttributeName", path),
-            role_arn=get_str(d, "roleArn", path),
-            payload=PayloadRef.from_dict(get_object(d, "payload", path), join(path, "payload")),
-            version=get_str(d, "version", path, required=False),
-            label_categories=get_str_list(d, "labelCategories", path, required=False),
-            output_config=get_str(d, "outputConfig", path, required=False),
-            kms_key_id=get_str(d, "kmsKeyId", path, required=False),
-            max_human_workers_per_data_object=get_int(
-                d, "maxHumanWorkersPerDataObject", path, required=False
-            ),
-            vpc_enabled=get_bool(d, "vpcEnabled", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
     @property
     def payload_s3_uri(self) -> str:
@@ -270,25 +220,16 @@ class DataObject(WireValue):
     """``dataObject`` of a request item: ``{"s3Uri": ...}`` (manifest ``source-ref``) or
     ``{"content": ...}`` (manifest ``source``)."""
 
-    s3_uri: str | None = None
-    content: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    s3_uri: str | None = wire("s3Uri", default=None)
+    content: str | None = wire(default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("s3_uri", "s3Uri"), ("content", "content"))
+    _ORDER: ClassVar[tuple[str, ...]] = ("s3Uri", "content")
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> DataObject:
-        d = expect_object(d, path)
-        v = cls(
-            s3_uri=get_str(d, "s3Uri", path, required=False),
-            content=get_str(d, "content", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
-        if v.s3_uri is None and v.content is None:
+    def _check(self, path: str) -> None:
+        if self.s3_uri is None and self.content is None:
             raise fail(path, "expected s3Uri or content")
-        return v
 
     @classmethod
     def from_manifest_line(cls, line: Mapping[str, Any]) -> DataObject:
@@ -330,25 +271,16 @@ class AnnotationData(WireValue):
     decodes it.
     """
 
-    content: str | None = None
-    s3_uri: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    content: str | None = wire(default=None)
+    s3_uri: str | None = wire("s3Uri", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("content", "content"), ("s3_uri", "s3Uri"))
+    _ORDER: ClassVar[tuple[str, ...]] = ("content", "s3Uri")
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> AnnotationData:
-        d = expect_object(d, path)
-        v = cls(
-            content=get_str(d, "content", path, required=False),
-            s3_uri=get_str(d, "s3Uri", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
-        if v.content is None and v.s3_uri is None:
+    def _check(self, path: str) -> None:
+        if self.content is None and self.s3_uri is None:
             raise fail(path, "expected content or s3Uri")
-        return v
 
     @classmethod
     def from_answer(cls, answer_content: Mapping[str, Any]) -> AnnotationData:
@@ -397,27 +329,12 @@ class AnnotationData(WireValue):
 class WorkerAnnotation(WireValue):
     """``annotations[i]``: ``{"workerId": "private.<region>.<id>", "annotationData": {...}}``."""
 
-    worker_id: str
-    annotation_data: AnnotationData
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    worker_id: str = wire("workerId")
+    annotation_data: AnnotationData = wire("annotationData")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("worker_id", "workerId"),
-        ("annotation_data", "annotationData"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> WorkerAnnotation:
-        d = expect_object(d, path)
-        return cls(
-            worker_id=get_str(d, "workerId", path),
-            annotation_data=AnnotationData.from_dict(
-                get_object(d, "annotationData", path), join(path, "annotationData")
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("workerId", "annotationData")
 
     @classmethod
     def from_answer(cls, answer: HumanAnswer) -> WorkerAnnotation:
@@ -429,30 +346,13 @@ class WorkerAnnotation(WireValue):
 class ConsolidationRequestItem(WireValue):
     """One data object of the consolidation request file."""
 
-    dataset_object_id: str
-    data_object: DataObject
-    annotations: tuple[WorkerAnnotation, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    dataset_object_id: str = wire("datasetObjectId")
+    data_object: DataObject = wire("dataObject")
+    annotations: tuple[WorkerAnnotation, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("dataset_object_id", "datasetObjectId"),
-        ("data_object", "dataObject"),
-        ("annotations", "annotations"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ConsolidationRequestItem:
-        d = expect_object(d, path)
-        return cls(
-            dataset_object_id=get_str(d, "datasetObjectId", path),
-            data_object=DataObject.from_dict(
-                get_object(d, "dataObject", path), join(path, "dataObject")
-            ),
-            annotations=parse_list(d, "annotations", path, WorkerAnnotation.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("datasetObjectId", "dataObject", "annotations")
 
     def worker_answers(
         self,
@@ -524,22 +424,18 @@ class ConsolidationRequest:
 class ConsolidatedAnnotation(WireValue):
     """``consolidatedAnnotation``: ``{"content": {"<attr>": ..., "<attr>-metadata"?: {...}}}``."""
 
-    content: Mapping[str, Any]
+    content: Mapping[str, Any] = wire()
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("content", "content"),)
+    _ORDER: ClassVar[tuple[str, ...]] = ("content",)
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ConsolidatedAnnotation:
-        d = expect_object(d, path)
-        forbid_extra(d, cls.wire_keys(), path)
-        content = get_object(d, "content", path)
+    def _check(self, path: str) -> None:
         cpath = join(path, "content")
-        if not content:
+        if not self.content:
             raise fail(cpath, "empty: GT needs the label under the label attribute name")
-        for key, value in content.items():
+        for key, value in self.content.items():
             if key.endswith("-metadata"):
                 parse_metadata(value, join(cpath, key))
-        return cls(content=content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,24 +446,11 @@ class ConsolidationResponseItem(WireValue):
     {'datasetObjectId': '0', 'consolidatedAnnotation': {'content': {'gt-label': {'x': 1}}}}
     """
 
-    dataset_object_id: str
-    consolidated_annotation: ConsolidatedAnnotation
+    dataset_object_id: str = wire("datasetObjectId")
+    consolidated_annotation: ConsolidatedAnnotation = wire("consolidatedAnnotation")
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("dataset_object_id", "datasetObjectId"),
-        ("consolidated_annotation", "consolidatedAnnotation"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ConsolidationResponseItem:
-        d = expect_object(d, path)
-        forbid_extra(d, cls.wire_keys(), path)
-        return cls(
-            dataset_object_id=get_str(d, "datasetObjectId", path),
-            consolidated_annotation=ConsolidatedAnnotation.from_dict(
-                get_object(d, "consolidatedAnnotation", path), join(path, "consolidatedAnnotation")
-            ),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("datasetObjectId", "consolidatedAnnotation")
 
     @classmethod
     def for_label(
@@ -637,20 +520,11 @@ class WorkerResponse(WireValue):
     """``annotations/worker-response/iteration-<n>/<datasetObjectId>/<ts>.json``:
     ``{"answers": [{answerContent (object), submissionTime, workerId, ...}]}``."""
 
-    answers: tuple[HumanAnswer, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    answers: tuple[HumanAnswer, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("answers", "answers"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> WorkerResponse:
-        d = expect_object(d, path)
-        return cls(
-            answers=parse_list(d, "answers", path, HumanAnswer.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("answers",)
 
     def to_request_item(
         self, dataset_object_id: str, data_object: DataObject

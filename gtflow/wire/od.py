@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
     WireValue,
     expect_list,
     expect_object,
-    extra_of,
     fail,
-    get_int,
-    get_number,
     index,
-    join,
-    parse_list,
     type_name,
+    wire,
 )
 from gtflow.wire.output import ImageSize
 
@@ -92,26 +90,16 @@ class Prediction:
 class DetectionResponse(WireValue):
     """The default endpoint response: ``{"prediction": [[...], ...]}``."""
 
-    predictions: tuple[Prediction, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    predictions: tuple[Prediction, ...] = wire(
+        "prediction",
+        parse=lambda v, p: tuple(
+            Prediction.from_list(r, index(p, i)) for i, r in enumerate(expect_list(v, p))
+        ),
+    )
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("predictions", "prediction"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> DetectionResponse:
-        d = expect_object(d, path)
-        rows = d.get("prediction")
-        if "prediction" not in d:
-            raise fail(join(path, "prediction"), "missing required field")
-        p = join(path, "prediction")
-        return cls(
-            predictions=tuple(
-                Prediction.from_list(r, index(p, i)) for i, r in enumerate(expect_list(rows, p))
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("prediction",)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"prediction": [p.to_list() for p in self.predictions]}
@@ -164,62 +152,28 @@ def _ordered(
 class AnnotatedDetection(WireValue):
     """One ``annotations[i]`` of the ``annotation=1`` response (pixels, with a score)."""
 
-    class_id: int
-    score: float
-    left: float
-    top: float
-    width: float
-    height: float
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_id: int = wire()
+    score: float = wire()
+    left: float = wire()
+    top: float = wire()
+    width: float = wire()
+    height: float = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("class_id", "class_id"),
-        ("score", "score"),
-        ("left", "left"),
-        ("top", "top"),
-        ("width", "width"),
-        ("height", "height"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> AnnotatedDetection:
-        d = expect_object(d, path)
-        return cls(
-            class_id=get_int(d, "class_id", path),
-            score=get_number(d, "score", path),
-            left=get_number(d, "left", path),
-            top=get_number(d, "top", path),
-            width=get_number(d, "width", path),
-            height=get_number(d, "height", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("class_id", "score", "left", "top", "width", "height")
 
 
 @dataclass(frozen=True, slots=True)
 class AnnotatedDetectionResponse(WireValue):
     """The ``accept: application/json;annotation=1`` response."""
 
-    image_size: tuple[ImageSize, ...]
-    annotations: tuple[AnnotatedDetection, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    image_size: tuple[ImageSize, ...] = wire()
+    annotations: tuple[AnnotatedDetection, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("image_size", "image_size"),
-        ("annotations", "annotations"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> AnnotatedDetectionResponse:
-        d = expect_object(d, path)
-        return cls(
-            image_size=parse_list(d, "image_size", path, ImageSize.from_dict),
-            annotations=parse_list(d, "annotations", path, AnnotatedDetection.from_dict),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("image_size", "annotations")
 
 
 def parse_endpoint_response(

@@ -22,24 +22,23 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
+    Pixel,
+    Size,
     WireValue,
     encode,
     expect_list,
     expect_object,
-    extra_of,
     fail,
-    get_int,
-    get_number,
-    get_object,
-    get_str,
     index,
     join,
-    parse_list,
     type_name,
+    wire,
 )
 
 __all__ = [
@@ -151,65 +150,32 @@ def a2i_job_ref(human_loop_name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BoundingBoxAnnotation(WireValue):
-    """One ``annotations[i]``: integer pixels, origin top-left."""
+    """One ``annotations[i]``: pixels from the top-left corner; GT writes integers, and fractions
+    (half pixels such as ``588.5``) in consolidated multi-worker lines, read as written."""
 
-    class_id: int
-    left: int
-    top: int
-    width: int
-    height: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_id: int = wire()
+    left: Pixel = wire()
+    top: Pixel = wire()
+    width: Size = wire()
+    height: Size = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
     # Observed order in a real GT output [T04].
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("class_id", "class_id"),
-        ("width", "width"),
-        ("top", "top"),
-        ("height", "height"),
-        ("left", "left"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> BoundingBoxAnnotation:
-        d = expect_object(d, path)
-        return cls(
-            class_id=get_int(d, "class_id", path),
-            left=get_int(d, "left", path),
-            top=get_int(d, "top", path),
-            width=get_int(d, "width", path),
-            height=get_int(d, "height", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("class_id", "width", "top", "height", "left")
 
 
 @dataclass(frozen=True, slots=True)
 class ImageSize(WireValue):
     """``image_size[0]``: ``{width, height, depth}`` (depth 3 for RGB)."""
 
-    width: int
-    height: int
-    depth: int = 3
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    width: int = wire()
+    height: int = wire()
+    depth: int = wire(default=3, required=True)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("width", "width"),
-        ("depth", "depth"),
-        ("height", "height"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ImageSize:
-        d = expect_object(d, path)
-        return cls(
-            width=get_int(d, "width", path),
-            height=get_int(d, "height", path),
-            depth=get_int(d, "depth", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("width", "depth", "height")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,30 +185,19 @@ class ObjectDetectionLabel(WireValue):
     ``image_size`` is a list with exactly one object, as GT writes it.
     """
 
-    annotations: tuple[BoundingBoxAnnotation, ...]
-    image_size: tuple[ImageSize, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    annotations: tuple[BoundingBoxAnnotation, ...] = wire()
+    image_size: tuple[ImageSize, ...] = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("annotations", "annotations"),
-        ("image_size", "image_size"),
-    )
+    _ORDER: ClassVar[tuple[str, ...]] = ("annotations", "image_size")
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ObjectDetectionLabel:
-        d = expect_object(d, path)
-        sizes = parse_list(d, "image_size", path, ImageSize.from_dict)
-        if len(sizes) != 1:
+    def _check(self, path: str) -> None:
+        if len(self.image_size) != 1:
             raise fail(
-                join(path, "image_size"), f"expected a list with one object, got {len(sizes)}"
+                join(path, "image_size"),
+                f"expected a list with one object, got {len(self.image_size)}",
             )
-        return cls(
-            annotations=parse_list(d, "annotations", path, BoundingBoxAnnotation.from_dict),
-            image_size=sizes,
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
 
     @property
     def size(self) -> ImageSize:
@@ -253,38 +208,11 @@ class ObjectDetectionLabel(WireValue):
 class ObjectConfidence(WireValue):
     """``-metadata.objects[i]``: ``{"confidence": 0.09}``, index-aligned with the annotations."""
 
-    confidence: float
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    confidence: float = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("confidence", "confidence"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ObjectConfidence:
-        d = expect_object(d, path)
-        return cls(
-            confidence=get_number(d, "confidence", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
-
-
-def _class_map(d: Mapping[str, Any], key: str, path: str, *, required: bool) -> Any:
-    cm = get_object(d, key, path, required=required)
-    if cm is None:
-        return None
-    for k, v in cm.items():
-        if not isinstance(v, str):
-            raise fail(join(join(path, key), k), f"expected a string, got {type_name(v)}")
-    return cm
-
-
-def _common(d: Mapping[str, Any], path: str) -> dict[str, Any]:
-    return {
-        "job_name": get_str(d, "job-name", path, required=False),
-        "human_annotated": get_str(d, "human-annotated", path, required=False),
-        "creation_date": get_str(d, "creation-date", path, required=False),
-    }
+    _ORDER: ClassVar[tuple[str, ...]] = ("confidence",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,39 +224,26 @@ class ObjectDetectionMetadata(WireValue):
     Training manifests may carry only ``class-map`` and ``type``.
     """
 
-    class_map: Mapping[str, str]
-    objects: tuple[ObjectConfidence, ...] | None = None
-    type: str = OD_TYPE
-    job_name: str | None = None
-    human_annotated: str | None = None
-    creation_date: str | None = None
-    adjustment_status: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_map: Mapping[str, str] = wire("class-map")
+    objects: tuple[ObjectConfidence, ...] | None = wire(default=None)
+    type: str = wire(default=OD_TYPE, required=True)
+    job_name: str | None = wire("job-name", default=None)
+    human_annotated: str | None = wire("human-annotated", default=None)
+    creation_date: str | None = wire("creation-date", default=None)
+    adjustment_status: str | None = wire("adjustment-status", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
     # Observed order in a real GT output [T04].
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("job_name", "job-name"),
-        ("class_map", "class-map"),
-        ("human_annotated", "human-annotated"),
-        ("objects", "objects"),
-        ("creation_date", "creation-date"),
-        ("type", "type"),
-        ("adjustment_status", "adjustment-status"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "job-name",
+        "class-map",
+        "human-annotated",
+        "objects",
+        "creation-date",
+        "type",
+        "adjustment-status",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ObjectDetectionMetadata:
-        d = expect_object(d, path)
-        return cls(
-            class_map=_class_map(d, "class-map", path, required=True),
-            objects=parse_list(d, "objects", path, ObjectConfidence.from_dict, required=False),
-            type=get_str(d, "type", path),
-            adjustment_status=get_str(d, "adjustment-status", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-            **_common(d, path),
-        )
 
 
 # --------------------------------------------------------------------------- classification
@@ -341,36 +256,24 @@ class ImageClassificationMetadata(WireValue):
     The label itself is the class index: an integer in real outputs, a string in the docs.
     """
 
-    class_name: str
-    confidence: float | None = None
-    type: str = IC_TYPE
-    job_name: str | None = None
-    human_annotated: str | None = None
-    creation_date: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_name: str = wire("class-name")
+    confidence: float | None = wire(default=None)
+    type: str = wire(default=IC_TYPE, required=True)
+    job_name: str | None = wire("job-name", default=None)
+    human_annotated: str | None = wire("human-annotated", default=None)
+    creation_date: str | None = wire("creation-date", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
     # Observed order in a real GT output [SMEX].
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("confidence", "confidence"),
-        ("job_name", "job-name"),
-        ("class_name", "class-name"),
-        ("human_annotated", "human-annotated"),
-        ("creation_date", "creation-date"),
-        ("type", "type"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "confidence",
+        "job-name",
+        "class-name",
+        "human-annotated",
+        "creation-date",
+        "type",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> ImageClassificationMetadata:
-        d = expect_object(d, path)
-        return cls(
-            class_name=get_str(d, "class-name", path),
-            confidence=get_number(d, "confidence", path, required=False),
-            type=get_str(d, "type", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-            **_common(d, path),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,43 +281,24 @@ class MultiLabelClassificationMetadata(WireValue):
     """``<attr>-metadata`` of multi-label classification; the label is a list of ints.
     ``class-map`` and ``confidence-map`` are keyed by the string class index."""
 
-    class_map: Mapping[str, str]
-    confidence_map: Mapping[str, float] | None = None
-    type: str = IC_MULTI_TYPE
-    job_name: str | None = None
-    human_annotated: str | None = None
-    creation_date: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_map: Mapping[str, str] = wire("class-map")
+    confidence_map: Mapping[str, float] | None = wire("confidence-map", default=None)
+    type: str = wire(default=IC_MULTI_TYPE, required=True)
+    job_name: str | None = wire("job-name", default=None)
+    human_annotated: str | None = wire("human-annotated", default=None)
+    creation_date: str | None = wire("creation-date", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("job_name", "job-name"),
-        ("class_map", "class-map"),
-        ("human_annotated", "human-annotated"),
-        ("creation_date", "creation-date"),
-        ("confidence_map", "confidence-map"),
-        ("type", "type"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "job-name",
+        "class-map",
+        "human-annotated",
+        "creation-date",
+        "confidence-map",
+        "type",
     )
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> MultiLabelClassificationMetadata:
-        d = expect_object(d, path)
-        conf = get_object(d, "confidence-map", path, required=False)
-        if conf is not None:
-            for k, v in conf.items():
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise fail(
-                        join(join(path, "confidence-map"), k),
-                        f"expected a number, got {type_name(v)}",
-                    )
-        return cls(
-            class_map=_class_map(d, "class-map", path, required=True),
-            confidence_map=conf,
-            type=get_str(d, "type", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-            **_common(d, path),
-        )
 
 
 # --------------------------------------------------------------------------- verification
@@ -424,60 +308,36 @@ class MultiLabelClassificationMetadata(WireValue):
 class WorkerFeedback(WireValue):
     """``worker-feedback[i]``: ``{"comment": "..."}`` (empty comments are dropped by GT)."""
 
-    comment: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    comment: str = wire()
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("comment", "comment"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> WorkerFeedback:
-        d = expect_object(d, path)
-        return cls(
-            comment=get_str(d, "comment", path),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("comment",)
 
 
 @dataclass(frozen=True, slots=True)
 class LabelVerificationMetadata(WireValue):
     """``verify-<attr>-metadata``; the label is the class index as a *string* (``"1"``)."""
 
-    class_name: str
-    confidence: float | None = None
-    type: str = VERIFICATION_TYPE
-    job_name: str | None = None
-    human_annotated: str | None = None
-    creation_date: str | None = None
-    worker_feedback: tuple[WorkerFeedback, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    class_name: str = wire("class-name")
+    confidence: float | None = wire(default=None)
+    type: str = wire(default=VERIFICATION_TYPE, required=True)
+    job_name: str | None = wire("job-name", default=None)
+    human_annotated: str | None = wire("human-annotated", default=None)
+    creation_date: str | None = wire("creation-date", default=None)
+    worker_feedback: tuple[WorkerFeedback, ...] | None = wire("worker-feedback", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("class_name", "class-name"),
-        ("confidence", "confidence"),
-        ("type", "type"),
-        ("job_name", "job-name"),
-        ("human_annotated", "human-annotated"),
-        ("creation_date", "creation-date"),
-        ("worker_feedback", "worker-feedback"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "class-name",
+        "confidence",
+        "type",
+        "job-name",
+        "human-annotated",
+        "creation-date",
+        "worker-feedback",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> LabelVerificationMetadata:
-        d = expect_object(d, path)
-        return cls(
-            class_name=get_str(d, "class-name", path),
-            confidence=get_number(d, "confidence", path, required=False),
-            type=get_str(d, "type", path),
-            worker_feedback=parse_list(
-                d, "worker-feedback", path, WorkerFeedback.from_dict, required=False
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-            **_common(d, path),
-        )
 
 
 # --------------------------------------------------------------------------- custom / other / failed
@@ -491,35 +351,23 @@ class LabelMetadata(WireValue):
     Without a post-annotation Lambda GT adds ``worker-response-ref``.
     """
 
-    type: str | None = CUSTOM_TYPE
-    job_name: str | None = None
-    human_annotated: str | None = None
-    creation_date: str | None = None
-    confidence: float | None = None
-    worker_response_ref: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    type: str | None = wire(default=CUSTOM_TYPE)
+    job_name: str | None = wire("job-name", default=None)
+    human_annotated: str | None = wire("human-annotated", default=None)
+    creation_date: str | None = wire("creation-date", default=None)
+    confidence: float | None = wire(default=None)
+    worker_response_ref: str | None = wire("worker-response-ref", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("job_name", "job-name"),
-        ("type", "type"),
-        ("human_annotated", "human-annotated"),
-        ("creation_date", "creation-date"),
-        ("confidence", "confidence"),
-        ("worker_response_ref", "worker-response-ref"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "job-name",
+        "type",
+        "human-annotated",
+        "creation-date",
+        "confidence",
+        "worker-response-ref",
     )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> LabelMetadata:
-        d = expect_object(d, path)
-        return cls(
-            type=get_str(d, "type", path, required=False),
-            confidence=get_number(d, "confidence", path, required=False),
-            worker_response_ref=get_str(d, "worker-response-ref", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-            **_common(d, path),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,28 +377,13 @@ class FailureMetadata(WireValue):
     Note ``"human-annotated": "true"`` here, not ``"yes"`` (observed).
     """
 
-    failure_reason: str
-    retry_count: int | None = None
-    human_annotated: str | None = "true"
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    failure_reason: str = wire("failure-reason")
+    retry_count: int | None = wire("retry-count", default=None)
+    human_annotated: str | None = wire("human-annotated", default="true")
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("retry_count", "retry-count"),
-        ("failure_reason", "failure-reason"),
-        ("human_annotated", "human-annotated"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> FailureMetadata:
-        d = expect_object(d, path)
-        return cls(
-            failure_reason=get_str(d, "failure-reason", path),
-            retry_count=get_int(d, "retry-count", path, required=False),
-            human_annotated=get_str(d, "human-annotated", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("retry-count", "failure-reason", "human-annotated")
 
 
 Metadata = (

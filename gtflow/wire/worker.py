@@ -19,17 +19,14 @@ private workforces; ``acceptanceTime`` and ``timeSpentInSeconds`` only in newer 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
     WireValue,
-    expect_object,
-    extra_of,
-    get_number,
-    get_object,
-    get_str,
-    join,
+    wire,
 )
 
 __all__ = ["IdentityData", "WorkerMetadata", "HumanAnswer"]
@@ -39,51 +36,24 @@ __all__ = ["IdentityData", "WorkerMetadata", "HumanAnswer"]
 class IdentityData(WireValue):
     """``workerMetadata.identityData``: who the private-workforce worker is."""
 
-    identity_provider_type: str | None = None  # "Cognito" | "Oidc"
-    issuer: str | None = None
-    sub: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    identity_provider_type: str | None = wire("identityProviderType", default=None)
+    issuer: str | None = wire(default=None)
+    sub: str | None = wire(default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("identity_provider_type", "identityProviderType"),
-        ("issuer", "issuer"),
-        ("sub", "sub"),
-    )
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> IdentityData:
-        d = expect_object(d, path)
-        return cls(
-            identity_provider_type=get_str(d, "identityProviderType", path, required=False),
-            issuer=get_str(d, "issuer", path, required=False),
-            sub=get_str(d, "sub", path, required=False),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("identityProviderType", "issuer", "sub")
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerMetadata(WireValue):
     """``workerMetadata``: ``{"identityData": {...}}`` (private workforces only)."""
 
-    identity_data: IdentityData | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    identity_data: IdentityData | None = wire("identityData", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("identity_data", "identityData"),)
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> WorkerMetadata:
-        d = expect_object(d, path)
-        ident = d.get("identityData")
-        return cls(
-            identity_data=(
-                None if ident is None else IdentityData.from_dict(ident, join(path, "identityData"))
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+    _ORDER: ClassVar[tuple[str, ...]] = ("identityData",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,40 +65,22 @@ class HumanAnswer(WireValue):
     '175483ba8d350d0d'
     """
 
-    answer_content: Mapping[str, Any]
-    submission_time: str
-    worker_id: str
-    acceptance_time: str | None = None
-    time_spent_in_seconds: float | None = None
-    worker_metadata: WorkerMetadata | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    answer_content: Mapping[str, Any] = wire("answerContent")
+    submission_time: str = wire("submissionTime")
+    worker_id: str = wire("workerId")
+    acceptance_time: str | None = wire("acceptanceTime", default=None)
+    time_spent_in_seconds: float | None = wire("timeSpentInSeconds", default=None)
+    worker_metadata: WorkerMetadata | None = wire("workerMetadata", default=None)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
     # Alphabetical: the order of the [DG] samples and of the real [SMEX] files.
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("acceptance_time", "acceptanceTime"),
-        ("answer_content", "answerContent"),
-        ("submission_time", "submissionTime"),
-        ("time_spent_in_seconds", "timeSpentInSeconds"),
-        ("worker_id", "workerId"),
-        ("worker_metadata", "workerMetadata"),
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "acceptanceTime",
+        "answerContent",
+        "submissionTime",
+        "timeSpentInSeconds",
+        "workerId",
+        "workerMetadata",
     )
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> HumanAnswer:
-        d = expect_object(d, path)
-        meta = d.get("workerMetadata")
-        return cls(
-            answer_content=get_object(d, "answerContent", path),
-            submission_time=get_str(d, "submissionTime", path),
-            worker_id=get_str(d, "workerId", path),
-            acceptance_time=get_str(d, "acceptanceTime", path, required=False),
-            time_spent_in_seconds=get_number(d, "timeSpentInSeconds", path, required=False),
-            worker_metadata=(
-                None
-                if meta is None
-                else WorkerMetadata.from_dict(meta, join(path, "workerMetadata"))
-            ),
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )

@@ -210,11 +210,15 @@ def test_od_label_is_strict() -> None:
         "image_size": [{"width": 10, "height": 10, "depth": 3}],
     }
     output.ObjectDetectionLabel.from_dict(good)
-    bad = json.loads(json.dumps(good))
-    bad["annotations"][0]["left"] = 1.5
-    with pytest.raises(ContractError) as e:
-        output.ObjectDetectionLabel.from_dict(bad, "bbox")
-    assert e.value.field == "bbox.annotations[0].left"
+    half = json.loads(json.dumps(good))
+    half["annotations"][0]["left"] = 588.5  # consolidated multi-worker lines have half pixels
+    assert output.ObjectDetectionLabel.from_dict(half).to_dict() == half
+    for key, value in (("left", "1"), ("width", -5), ("height", float("nan")), ("top", True)):
+        bad = json.loads(json.dumps(good))
+        bad["annotations"][0][key] = value
+        with pytest.raises(ContractError) as e:
+            output.ObjectDetectionLabel.from_dict(bad, "bbox")
+        assert e.value.field == f"bbox.annotations[0].{key}"
     with pytest.raises(ContractError, match="image_size: missing"):
         output.ObjectDetectionLabel.from_dict({"annotations": []})
     with pytest.raises(ContractError, match="one object"):

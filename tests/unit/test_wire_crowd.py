@@ -27,7 +27,7 @@ def test_bounding_box_with_initial_value_modified() -> None:
 
 def test_errors_name_the_path() -> None:
     bad = {
-        "boundingBoxes": [BOX, {**BOX, "left": 10.5}],
+        "boundingBoxes": [BOX, {**BOX, "left": "10"}],
         "inputImageProperties": {"height": 1, "width": 1},
     }
     with pytest.raises(ContractError) as e:
