@@ -13,7 +13,7 @@ writes A2I ``output.json``). A hook that fails leaves the task complete but unde
     >>> import tempfile
     >>> from gtflow.store import LocalStore
     >>> tq = TaskQueue.for_store(LocalStore(tempfile.mkdtemp()))
-    >>> tq.register_queue("q", owner="test", template="<crowd-form></crowd-form>", title="T")
+    >>> _ = tq.register_queue("q", owner="test", template="<crowd-form></crowd-form>", title="T")
     >>> tq.add_task("q", "t1", {"taskObject": "s3://b/k.jpg"})
     True
     >>> task = tq.next_task("q", "w1")
@@ -40,6 +40,11 @@ from typing import Any
 from gtflow.errors import ConflictError, GtflowError, UsageError
 from gtflow.logs import get_logger
 
+
+class TaskHeldError(ConflictError):
+    """The task is held by other workers (all its places are taken) or this worker's hold on
+    it has lapsed and others took it: it cannot be opened or answered by this worker now."""
+
 __all__ = [
     "TaskQueue",
     "QueueInfo",
@@ -51,6 +56,8 @@ __all__ = [
     "register_completion_hook",
     "iso_ms",
     "select_next_task",
+    "TaskHeldError",
+    "TaskProblem",
 ]
 
 log = get_logger(__name__)
@@ -117,6 +124,8 @@ class Task:
     status: str  # pending | complete | cancelled
     created_at: _dt.datetime
     seq: int
+    #: An unguessable handle for URLs (task ids such as a labeling job's ``0, 1, 2`` are not).
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,18 @@ class SubmitResult:
 
 
 @dataclass(frozen=True)
+class TaskProblem:
+    """A task a worker could not do (its template failed to render): reported to the owner,
+    and never offered to that worker again."""
+
+    queue: str
+    task_id: str
+    worker_id: str
+    problem: str
+    reported_at: _dt.datetime
+
+
+@dataclass(frozen=True)
 class QueueCounts:
     total: int
     pending: int
@@ -182,7 +203,29 @@ CREATE TABLE IF NOT EXISTS answers (
   accepted_at TEXT NOT NULL, submitted_at TEXT NOT NULL, PRIMARY KEY (queue, task_id, worker_id));
 CREATE TABLE IF NOT EXISTS workers (
   worker_id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+-- portal sign-ins: a cookie is only as good as its row (sign-out and a new token end it)
+CREATE TABLE IF NOT EXISTS sessions (
+  nonce TEXT PRIMARY KEY, worker_id TEXT NOT NULL, issued_at TEXT NOT NULL, ended_at TEXT);
+-- private work teams: a queue assigned to teams is seen only by their members
+CREATE TABLE IF NOT EXISTS teams (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS team_members (
+  team TEXT NOT NULL, worker_id TEXT NOT NULL, PRIMARY KEY (team, worker_id));
+CREATE TABLE IF NOT EXISTS queue_teams (
+  queue TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (queue, team));
+CREATE TABLE IF NOT EXISTS task_problems (
+  queue TEXT NOT NULL, task_id TEXT NOT NULL, worker_id TEXT NOT NULL, problem TEXT NOT NULL,
+  reported_at TEXT NOT NULL, PRIMARY KEY (queue, task_id, worker_id));
 """
+
+#: Tasks a worker reported as broken are never offered to them again.
+_NOT_REPORTED = (
+    " AND NOT EXISTS (SELECT 1 FROM task_problems p WHERE p.queue=t.queue AND p.task_id=t.task_id "
+    "AND p.worker_id=?)"
+)
+
+
+def _new_ref() -> str:
+    return secrets.token_urlsafe(12)
 
 
 def select_next_task(
@@ -207,8 +250,8 @@ def select_next_task(
         f"SELECT {columns} FROM assignments a JOIN tasks t ON t.queue=a.queue AND t.task_id=a.task_id "
         "WHERE a.queue=? AND a.worker_id=? AND t.status='pending' AND a.accepted_at>=? "
         "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id "
-        f"AND s.worker_id=a.worker_id){ex_sql} ORDER BY t.seq LIMIT 1",
-        [info.name, worker_id, cutoff, *excl],
+        f"AND s.worker_id=a.worker_id){_NOT_REPORTED}{ex_sql} ORDER BY t.seq LIMIT 1",
+        [info.name, worker_id, cutoff, worker_id, *excl],
     ).fetchone()
     if row is not None:
         return row, True
@@ -218,8 +261,8 @@ def select_next_task(
         "AND a.task_id=t.task_id AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 FROM answers s "
         "WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) < ? "
         "AND NOT EXISTS (SELECT 1 FROM answers s WHERE s.queue=t.queue AND s.task_id=t.task_id "
-        f"AND s.worker_id=?){ex_sql} ORDER BY t.seq LIMIT 1",
-        [info.name, cutoff, info.workers_per_task, worker_id, *excl],
+        f"AND s.worker_id=?){_NOT_REPORTED}{ex_sql} ORDER BY t.seq LIMIT 1",
+        [info.name, cutoff, info.workers_per_task, worker_id, worker_id, *excl],
     ).fetchone()
     return row, False
 
@@ -238,6 +281,18 @@ class TaskQueue:
         self._local = threading.local()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._conn().executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a queue made by an older gtflow up to this schema (task refs)."""
+        db = self._conn()
+        cols = {r["name"] for r in db.execute("PRAGMA table_info(tasks)")}
+        with self._tx() as tx:
+            if "ref" not in cols:
+                tx.execute("ALTER TABLE tasks ADD COLUMN ref TEXT")
+            for row in tx.execute("SELECT seq FROM tasks WHERE ref IS NULL").fetchall():
+                tx.execute("UPDATE tasks SET ref=? WHERE seq=?", (_new_ref(), row["seq"]))
+            tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS tasks_ref ON tasks (ref)")
 
     @classmethod
     def for_store(cls, store: Any, **kwargs: Any) -> TaskQueue:
@@ -352,8 +407,8 @@ class TaskQueue:
             for task_id, task_input in items:
                 payload = _dumps(task_input)
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO tasks (queue, task_id, task_input, created_at) VALUES (?,?,?,?)",
-                    (queue, task_id, payload, now),
+                    "INSERT OR IGNORE INTO tasks (queue, task_id, task_input, created_at, ref) VALUES (?,?,?,?,?)",
+                    (queue, task_id, payload, now, _new_ref()),
                 )
                 if cur.rowcount:
                     added += 1
@@ -373,6 +428,13 @@ class TaskQueue:
             raise UsageError(f"no task {task_id!r} in queue {queue!r}")
         return self._task(row)
 
+    def task_by_ref(self, queue: str, ref: str) -> Task:
+        """The task behind a portal URL's handle (UsageError when there is none)."""
+        row = self._conn().execute("SELECT * FROM tasks WHERE queue=? AND ref=?", (queue, ref)).fetchone()
+        if row is None:
+            raise UsageError(f"no such task in queue {queue!r}")
+        return self._task(row)
+
     def tasks(self, queue: str, *, status: str | None = None) -> Iterator[Task]:
         sql, args = "SELECT * FROM tasks WHERE queue=?", [queue]
         if status is not None:
@@ -386,6 +448,7 @@ class TaskQueue:
         return Task(
             queue=row["queue"], task_id=row["task_id"], task_input=json.loads(row["task_input"]),
             status=row["status"], created_at=_parse_ts(row["created_at"]), seq=row["seq"],
+            ref=row["ref"] or "",
         )
 
     def next_task(self, queue: str, worker_id: str, *, exclude: Sequence[str] = ()) -> Task | None:
@@ -418,13 +481,82 @@ class TaskQueue:
                 (queue, task_id, worker_id, self.clock().isoformat()),
             )
 
+    def _cutoff(self, info: QueueInfo, now: _dt.datetime) -> str:
+        return (now - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
+
+    def _may_hold(self, db: sqlite3.Connection, info: QueueInfo, task_id: str, worker_id: str,
+                  now: _dt.datetime) -> tuple[bool, bool]:
+        """``(holds, free)``: whether ``worker_id`` holds a live assignment on the task, and
+        whether a place is free for them (answers plus others' live holds below the count)."""
+        cutoff = self._cutoff(info, now)
+        mine = db.execute(
+            "SELECT accepted_at FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
+            (info.name, task_id, worker_id),
+        ).fetchone()
+        if mine is not None and mine["accepted_at"] >= cutoff:
+            return True, True
+        taken = db.execute(
+            "SELECT n_answers + (SELECT COUNT(*) FROM assignments a WHERE a.queue=t.queue AND "
+            "a.task_id=t.task_id AND a.worker_id<>? AND a.accepted_at>=? AND NOT EXISTS (SELECT 1 "
+            "FROM answers s WHERE s.queue=a.queue AND s.task_id=a.task_id AND s.worker_id=a.worker_id)) "
+            "FROM tasks t WHERE t.queue=? AND t.task_id=?",
+            (worker_id, cutoff, info.name, task_id),
+        ).fetchone()[0]
+        return False, taken < info.workers_per_task
+
+    def claim(self, queue: str, task_id: str, worker_id: str) -> None:
+        """Open a task for ``worker_id``: keep their live hold, or take a free place (recording
+        acceptance now). Raises TaskHeldError when other workers hold every place.
+
+        Unlike :meth:`accept`, a task held by someone else cannot be taken over by opening it.
+        """
+        info = self.queue(queue)
+        now = self.clock()
+        with self._tx() as db:
+            holds, free = self._may_hold(db, info, task_id, worker_id, now)
+            if holds:
+                return
+            if not free:
+                raise TaskHeldError(f"task {task_id!r} in {queue!r} is held by another worker")
+            db.execute(
+                "INSERT INTO assignments VALUES (?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
+                "DO UPDATE SET accepted_at=excluded.accepted_at",
+                (queue, task_id, worker_id, now.isoformat()),
+            )
+
+    def report_problem(self, queue: str, task_id: str, worker_id: str, problem: str) -> None:
+        """Record that ``worker_id`` could not do this task (e.g. its template failed to
+        render): their hold is released and the task is never offered to them again."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO task_problems VALUES (?,?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
+                "DO UPDATE SET problem=excluded.problem, reported_at=excluded.reported_at",
+                (queue, task_id, worker_id, problem[:2000], self.clock().isoformat()),
+            )
+            db.execute("DELETE FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
+                       (queue, task_id, worker_id))
+        log.warning("task reported broken queue=%r task=%r worker=%s", queue, task_id, worker_id)
+
+    def problems(self, queue: str | None = None) -> list[TaskProblem]:
+        """Tasks workers could not do, oldest report first (for the owner)."""
+        sql, args = "SELECT * FROM task_problems", []
+        if queue is not None:
+            sql, args = sql + " WHERE queue=?", [queue]
+        return [
+            TaskProblem(r["queue"], r["task_id"], r["worker_id"], r["problem"], _parse_ts(r["reported_at"]))
+            for r in self._conn().execute(sql + " ORDER BY reported_at, queue, task_id", args)
+        ]
+
     def submit(
-        self, queue: str, task_id: str, worker_id: str, answer: Mapping[str, Any]
+        self, queue: str, task_id: str, worker_id: str, answer: Mapping[str, Any], *,
+        require_hold: bool = False,
     ) -> SubmitResult:
         """Record a worker's answer; the one submission path for every kind of worker.
 
         Submitting twice is harmless: the first answer stands and ``duplicate`` is True. When
-        the answer completes the task, the owner's completion hook runs.
+        the answer completes the task, the owner's completion hook runs. ``require_hold``
+        (the portal sets it) refuses an answer from a worker who did not open the task, or
+        whose hold lapsed while others took every place (TaskHeldError).
         """
         if not isinstance(answer, Mapping):
             raise UsageError("an answer must be a JSON object", field="answer")
@@ -444,6 +576,16 @@ class TaskQueue:
                 return SubmitResult(self._answer(old), completed=False, duplicate=True)
             if trow["status"] != "pending":
                 raise ConflictError(f"task {task_id!r} in {queue!r} is {trow['status']}, not open for answers")
+            if require_hold:
+                holds, free = self._may_hold(db, info, task_id, worker_id, now)
+                opened = holds or db.execute(
+                    "SELECT 1 FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
+                    (queue, task_id, worker_id),
+                ).fetchone() is not None
+                if not opened:
+                    raise TaskHeldError(f"task {task_id!r} in {queue!r} was not opened by {worker_id}")
+                if not (holds or free):
+                    raise TaskHeldError(f"the hold on task {task_id!r} lapsed and another worker holds it")
             arow = db.execute(
                 "SELECT accepted_at FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
                 (queue, task_id, worker_id),
@@ -560,18 +702,21 @@ class TaskQueue:
             raise UsageError("worker ids use letters, digits, '-', '_' and '.'", field="worker_id")
         token = secrets.token_urlsafe(24)
         digest = hashlib.sha256(token.encode()).hexdigest()
+        now = self.clock().isoformat()
         with self._tx() as db:
             db.execute(
                 "INSERT INTO workers VALUES (?,?,?) ON CONFLICT (worker_id) DO UPDATE SET token_sha256=excluded.token_sha256",
-                (worker_id, digest, self.clock().isoformat()),
+                (worker_id, digest, now),
             )
+            # a new token ends every sign-in made with the old one
+            db.execute("UPDATE sessions SET ended_at=? WHERE worker_id=? AND ended_at IS NULL", (now, worker_id))
         return token
 
     def authenticate(self, token: str) -> str | None:
         """The worker id a token belongs to, or None. Compared in constant time."""
         if not token:
             return None
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
         row = self._conn().execute(
             "SELECT worker_id, token_sha256 FROM workers WHERE token_sha256=?", (digest,)
         ).fetchone()
@@ -581,3 +726,90 @@ class TaskQueue:
 
     def workers(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT worker_id FROM workers ORDER BY worker_id")]
+
+    # -- sessions (portal sign-ins) ----------------------------------------------------------
+    def start_session(self, worker_id: str, nonce: str, *, keep_seconds: int = 2 * 86400) -> None:
+        """Record a sign-in (``nonce`` is the session cookie's); forgets long-ended ones."""
+        now = self.clock()
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO sessions VALUES (?,?,?,NULL)", (nonce, worker_id, now.isoformat()))
+            db.execute("DELETE FROM sessions WHERE issued_at<?",
+                       ((now - _dt.timedelta(seconds=keep_seconds)).isoformat(),))
+
+    def session_active(self, worker_id: str, nonce: str) -> bool:
+        """True while the sign-in ``nonce`` of ``worker_id`` has not been ended."""
+        row = self._conn().execute(
+            "SELECT 1 FROM sessions WHERE nonce=? AND worker_id=? AND ended_at IS NULL", (nonce, worker_id)
+        ).fetchone()
+        return row is not None
+
+    def end_session(self, nonce: str) -> None:
+        """Sign-out: the cookie carrying ``nonce`` stops working, on every portal process."""
+        with self._tx() as db:
+            db.execute("UPDATE sessions SET ended_at=? WHERE nonce=? AND ended_at IS NULL",
+                       (self.clock().isoformat(), nonce))
+
+    # -- work teams --------------------------------------------------------------------------
+    def add_team(self, name: str) -> None:
+        """Create a private work team (no-op if it exists)."""
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise UsageError("team names use letters, digits, '-', '_' and '.'", field="team")
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO teams VALUES (?,?)", (name, self.clock().isoformat()))
+
+    def _need_team(self, db: sqlite3.Connection, name: str) -> None:
+        if db.execute("SELECT 1 FROM teams WHERE name=?", (name,)).fetchone() is None:
+            raise UsageError(f"no such team {name!r} (create it first)", field="team")
+
+    def add_member(self, team: str, worker_id: str) -> None:
+        """Put a worker in a team."""
+        with self._tx() as db:
+            self._need_team(db, team)
+            if db.execute("SELECT 1 FROM workers WHERE worker_id=?", (worker_id,)).fetchone() is None:
+                raise UsageError(f"no such worker {worker_id!r}", field="worker_id")
+            db.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team, worker_id))
+
+    def remove_member(self, team: str, worker_id: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM team_members WHERE team=? AND worker_id=?", (team, worker_id))
+        return bool(cur.rowcount)
+
+    def assign_queue(self, queue: str, team: str) -> None:
+        """Give a queue to a team: from then on only members of its teams see it."""
+        self.queue(queue)
+        with self._tx() as db:
+            self._need_team(db, team)
+            db.execute("INSERT OR IGNORE INTO queue_teams VALUES (?,?)", (queue, team))
+
+    def unassign_queue(self, queue: str, team: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM queue_teams WHERE queue=? AND team=?", (queue, team))
+        return bool(cur.rowcount)
+
+    def teams(self) -> dict[str, dict[str, list[str]]]:
+        """``{team: {"members": [...], "queues": [...]}}``."""
+        db = self._conn()
+        out: dict[str, dict[str, list[str]]] = {
+            r[0]: {"members": [], "queues": []} for r in db.execute("SELECT name FROM teams ORDER BY name")
+        }
+        for team, worker in db.execute("SELECT team, worker_id FROM team_members ORDER BY worker_id"):
+            out[team]["members"].append(worker)
+        for queue, team in db.execute("SELECT queue, team FROM queue_teams ORDER BY queue"):
+            out[team]["queues"].append(queue)
+        return out
+
+    def can_work(self, queue: str, worker_id: str) -> bool:
+        """True when ``worker_id`` may see ``queue``: it has no team, or they are in one of its teams."""
+        db = self._conn()
+        teams = [r[0] for r in db.execute("SELECT team FROM queue_teams WHERE queue=?", (queue,))]
+        if not teams:
+            return True
+        row = db.execute(
+            f"SELECT 1 FROM team_members WHERE worker_id=? AND team IN ({','.join('?' * len(teams))})",
+            (worker_id, *teams),
+        ).fetchone()
+        return row is not None
+
+    def queues_for(self, worker_id: str) -> list[QueueInfo]:
+        """The queues ``worker_id`` sees (see :meth:`can_work`)."""
+        return [q for q in self.queues() if self.can_work(q.name, worker_id)]

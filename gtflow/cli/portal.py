@@ -2,7 +2,11 @@
 
     gtflow portal [--root DIR] [--host 127.0.0.1] [--port 8765] [--allow-remote]
     gtflow portal add-worker NAME      # prints a sign-in token and link
-    gtflow portal list                 # queues, pending counts, workers
+    gtflow portal list                 # queues, pending counts, workers, teams, broken tasks
+    gtflow portal team create TEAM     # private work teams (as GT's): workers see only
+    gtflow portal team add TEAM WORKER...   # the queues given to one of their teams
+    gtflow portal team assign TEAM QUEUE
+    gtflow portal team remove TEAM WORKER... / team unassign TEAM QUEUE
 """
 
 from __future__ import annotations
@@ -101,11 +105,84 @@ def list_(ctx: click.Context) -> None:
 
     config = _config(ctx, *_parent(ctx))
     _, queue = _open(config)
-    table = Table("queue", "owner", "title", "pending", "complete", "answers")
+    teams = queue.teams()
+    table = Table("queue", "owner", "title", "pending", "complete", "answers", "teams", "broken")
+    problems = queue.problems()
     for info in queue.queues():
         c = queue.counts(info.name)
-        table.add_row(info.name, info.owner, info.title, str(c.pending), str(c.complete), str(c.answers))
+        given = [t for t, v in teams.items() if info.name in v["queues"]]
+        broken = sum(1 for p in problems if p.queue == info.name)
+        table.add_row(info.name, info.owner, info.title, str(c.pending), str(c.complete), str(c.answers),
+                      ", ".join(given) or "(all workers)", str(broken))
     out = console()
     out.print(table)
     workers = queue.workers()
     out.print("workers: " + (", ".join(workers) if workers else "(none; gtflow portal add-worker NAME)"), highlight=False)
+    for team, v in teams.items():
+        out.print(f"team {team}: members {', '.join(v['members']) or '-'}; queues {', '.join(v['queues']) or '-'}",
+                  highlight=False)
+    for p in problems:
+        out.print(f"broken task: queue {p.queue} task {p.task_id} (worker {p.worker_id}): {p.problem}",
+                  highlight=False, markup=False)
+
+
+@command.group("team")
+def team() -> None:
+    """Private work teams: a queue given to teams is seen only by their members."""
+
+
+def _queue_of(ctx: click.Context) -> TaskQueue:
+    parent = ctx.parent.parent if ctx.parent is not None and ctx.parent.parent is not None else ctx
+    return _open(_config(parent, *_parent(parent)))[1]
+
+
+@team.command("create")
+@click.argument("name")
+@click.pass_context
+def team_create(ctx: click.Context, name: str) -> None:
+    """Create team NAME."""
+    _queue_of(ctx).add_team(name)
+    console().print(f"team {name} created", highlight=False)
+
+
+@team.command("add")
+@click.argument("name")
+@click.argument("workers", nargs=-1, required=True)
+@click.pass_context
+def team_add(ctx: click.Context, name: str, workers: tuple[str, ...]) -> None:
+    """Put WORKERS in team NAME."""
+    q = _queue_of(ctx)
+    for w in workers:
+        q.add_member(name, w)
+    console().print(f"team {name}: added {', '.join(workers)}", highlight=False)
+
+
+@team.command("remove")
+@click.argument("name")
+@click.argument("workers", nargs=-1, required=True)
+@click.pass_context
+def team_remove(ctx: click.Context, name: str, workers: tuple[str, ...]) -> None:
+    """Take WORKERS out of team NAME."""
+    q = _queue_of(ctx)
+    gone = [w for w in workers if q.remove_member(name, w)]
+    console().print(f"team {name}: removed {', '.join(gone) or 'nobody'}", highlight=False)
+
+
+@team.command("assign")
+@click.argument("name")
+@click.argument("queue_name")
+@click.pass_context
+def team_assign(ctx: click.Context, name: str, queue_name: str) -> None:
+    """Give QUEUE_NAME to team NAME (then only members of its teams see it)."""
+    _queue_of(ctx).assign_queue(queue_name, name)
+    console().print(f"queue {queue_name} given to team {name}", highlight=False)
+
+
+@team.command("unassign")
+@click.argument("name")
+@click.argument("queue_name")
+@click.pass_context
+def team_unassign(ctx: click.Context, name: str, queue_name: str) -> None:
+    """Take QUEUE_NAME away from team NAME."""
+    done = _queue_of(ctx).unassign_queue(queue_name, name)
+    console().print(f"queue {queue_name} {'taken from' if done else 'was not given to'} team {name}", highlight=False)

@@ -7,9 +7,9 @@ Routes (handlers are thin; the work is in :mod:`gtflow.tasks`, :mod:`gtflow.ui` 
 ``GET  /signin`` / ``POST /signin``    sign in with a worker token (cookie session)
 ``POST /signout``                      end the session
 ``GET  /``                             queues with pending counts and per-worker progress
-``GET  /queues/{q}/next``              take the next task (``?skip=ID`` passes one over)
-``GET  /queues/{q}/tasks/{id}``        the task page (records acceptance time)
-``POST /queues/{q}/tasks/{id}/submit`` JSON answer -> ``TaskQueue.submit``
+``GET  /queues/{q}/next``              take the next task (``?skip=REF`` passes one over)
+``GET  /queues/{q}/tasks/{ref}``       the task page (takes a free place; records acceptance)
+``POST /queues/{q}/tasks/{ref}/submit`` JSON answer -> ``TaskQueue.submit`` (holder only)
 ``GET  /queues/{q}/prefetch``          the likely next task's file URLs (records nothing)
 ``GET  /files/{bucket}/{key}``         a store object, for a valid unexpired signed URL
 ``GET  /static/...``                   crowd elements and portal scripts
@@ -20,8 +20,12 @@ Routes (handlers are thin; the work is in :mod:`gtflow.tasks`, :mod:`gtflow.ui` 
     >>> from gtflow.store import LocalStore
     >>> store = LocalStore(tempfile.mkdtemp())
     >>> app = create_app(store, TaskQueue.for_store(store))
-    >>> TestClient(app).get("/", follow_redirects=False).status_code
+    >>> TestClient(app, base_url="http://127.0.0.1").get("/", follow_redirects=False).status_code
     303
+
+Task URLs carry the task's unguessable ``ref`` (:attr:`gtflow.tasks.Task.ref`), never its id.
+A task is opened and answered only by a worker holding a place on it, in a queue of one of
+their teams. Request bodies are counted as they stream in and refused past the limit.
 """
 
 from __future__ import annotations
@@ -55,19 +59,23 @@ from gtflow.portal.security import (
     SESSION_COOKIE,
     Session,
     SessionCodec,
+    SignInLimiter,
+    log_safe,
     security_headers,
 )
 from gtflow.store.local import LocalStore
 from gtflow.store.signing import UrlSigner, load_or_create_secret
-from gtflow.tasks import TaskQueue
+from gtflow.tasks import Task, TaskHeldError, TaskQueue
 
-__all__ = ["create_app", "PortalState", "MAX_ANSWER_BYTES"]
+__all__ = ["create_app", "PortalState", "MAX_ANSWER_BYTES", "MAX_FORM_BYTES"]
 
 log = get_logger(__name__)
 
 HERE = Path(__file__).parent
 #: The largest answer accepted (a semantic segmentation PNG fits comfortably).
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
+#: The largest body of any other request (sign-in and sign-out forms).
+MAX_FORM_BYTES = 64 * 1024
 #: How long a file URL rendered into a page lives (GT's default for grant_read_access).
 PRESIGN_SECONDS = 900
 
@@ -82,6 +90,7 @@ class PortalState:
     sessions: SessionCodec = field(repr=False)
     pages: jinja2.Environment = field(repr=False)
     presign_seconds: int = PRESIGN_SECONDS
+    signin_limiter: SignInLimiter = field(default_factory=SignInLimiter, repr=False)
 
     @property
     def page_signer(self) -> RelativeSigner:
@@ -111,6 +120,67 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body past its limit while it streams in (HTTP 413).
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; a chunked
+    body is counted chunk by chunk, so at most the limit plus one chunk is ever received.
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        log.info("request body too large path=%s", log_safe(scope["path"]))
+        response = JSONResponse({"error": "request body too large"}, status_code=413,
+                                headers={"connection": "close"})
+        await response(scope, receive, send)
+
+
+def _body_limit(path: str) -> int:
+    return MAX_ANSWER_BYTES if path.endswith("/submit") else MAX_FORM_BYTES
+
+
 class AccessLogMiddleware:
     """One DEBUG line per request: method, path (never the query: it holds signatures), status."""
 
@@ -130,8 +200,9 @@ class AccessLogMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_status)
-        path = scope["path"] if not scope["path"].startswith("/files/") else "/files/..."
-        log.debug("%s %s %d %.1fms", scope["method"], path, status[0], (time.perf_counter() - t0) * 1000)
+        path = log_safe(scope["path"]) if not scope["path"].startswith("/files/") else "/files/..."
+        log.debug("%s %s %d %.1fms", log_safe(scope["method"], 16), path, status[0],
+                  (time.perf_counter() - t0) * 1000)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -141,7 +212,12 @@ def _state(request: Request) -> PortalState:
 
 
 def _session(request: Request) -> Session | None:
-    return _state(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    """The signed-in worker: a valid signed cookie whose sign-in has not been ended."""
+    st = _state(request)
+    session = st.sessions.read(request.cookies.get(SESSION_COOKIE))
+    if session is None or not st.queue.session_active(session.worker_id, session.nonce):
+        return None
+    return session
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -218,17 +294,31 @@ async def signin(request: Request) -> Response:
     st = _state(request)
     if not _same_origin(request):
         return _message(request, "Refused", "Sign-in must come from the portal's own page.", 403)
+    client = request.client.host if request.client else "?"
+    wait = st.signin_limiter.retry_after(client)
+    if wait:
+        log.warning("sign-in rate limited client=%s", log_safe(client, 64))
+        limited = _page(request, "signin.html", 429, next="/",
+                        error=f"Too many failed sign-ins. Try again in {wait} s.")
+        limited.headers["retry-after"] = str(wait)
+        return limited
     form = await request.form()
     token = str(form.get("token", "")).strip()
     target = _safe_next(str(form.get("next", "/")))
     worker = st.queue.authenticate(token)
     if worker is None:
+        st.signin_limiter.fail(client)
         log.info("sign-in refused")
         return _page(request, "signin.html", 401, next=target, error="That token is not valid.")
+    st.signin_limiter.succeed(client)
     log.info("worker signed in worker=%s", worker)
+    value = st.sessions.issue(worker)
+    session = st.sessions.read(value)
+    assert session is not None
+    st.queue.start_session(worker, session.nonce)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, st.sessions.issue(worker), max_age=st.sessions.max_age,
+        SESSION_COOKIE, value, max_age=st.sessions.max_age,
         httponly=True, samesite="strict", path="/",
     )
     return response
@@ -241,6 +331,8 @@ async def signout(request: Request) -> Response:
         not _same_origin(request) or not _state(request).sessions.check_csrf(session, str(form.get("csrf", "")))
     ):
         return _message(request, "Refused", "Sign-out must come from the portal's own page.", 403)
+    if session is not None:
+        _state(request).queue.end_session(session.nonce)  # the cookie is dead even if kept
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -249,17 +341,27 @@ async def signout(request: Request) -> Response:
 # -- queues ----------------------------------------------------------------------------------
 @_signed_in()
 async def home(request: Request, session: Session) -> Response:
-    """Queues, their pending counts, and each worker's answers."""
+    """The queues of this worker's teams, their pending counts, and this worker's answers."""
     st = _state(request)
-    workers = st.queue.workers()
     rows = []
-    for info in st.queue.queues():
+    for info in st.queue.queues_for(session.worker_id):
         counts = st.queue.counts(info.name)
         mine = st.queue.counts(info.name, worker_id=session.worker_id).answers
-        per_worker = [(w, st.queue.counts(info.name, worker_id=w).answers) for w in workers]
-        rows.append({"info": info, "counts": counts, "mine": mine,
-                     "per_worker": [(w, n) for w, n in per_worker if n]})
+        rows.append({"info": info, "counts": counts, "mine": mine})
     return _page(request, "queues.html", rows=rows, session=session)
+
+
+def _queue_url(name: str) -> str:
+    return f"/queues/{urllib.parse.quote(name, safe='')}"
+
+
+def _ref_to_id(st: PortalState, name: str, ref: str | None) -> list[str]:
+    if not ref:
+        return []
+    try:
+        return [st.queue.task_by_ref(name, ref).task_id]
+    except UsageError:
+        return []
 
 
 @_signed_in()
@@ -267,52 +369,74 @@ async def next_task(request: Request, session: Session) -> Response:
     """Take the next task of a queue and open it (``?skip=ID`` passes that one over)."""
     st = _state(request)
     name = request.path_params["queue"]
-    skip = request.query_params.get("skip")
-    try:
-        task = st.queue.next_task(name, session.worker_id, exclude=[skip] if skip else ())
-    except UsageError:
-        return _message(request, "No such queue", f"There is no queue named {name!r}.", 404)
+    if not _visible(st, name, session):
+        return _message(request, "No such queue", "There is no such queue among your teams' queues.", 404)
+    skip = _ref_to_id(st, name, request.query_params.get("skip"))
+    task = st.queue.next_task(name, session.worker_id, exclude=skip)
     if task is None:
         counts = st.queue.counts(name, worker_id=session.worker_id)
         return _page(request, "done.html", queue=st.queue.queue(name), counts=counts, session=session)
-    return RedirectResponse(_task_url(name, task.task_id), status_code=303)
+    return RedirectResponse(_task_url(name, task), status_code=303)
 
 
-def _task_url(queue: str, task_id: str) -> str:
-    return f"/queues/{urllib.parse.quote(queue, safe='')}/tasks/{urllib.parse.quote(task_id, safe='')}"
+def _visible(st: PortalState, name: str, session: Session) -> bool:
+    """The queue exists and belongs to one of the worker's teams (or to no team)."""
+    try:
+        st.queue.queue(name)
+    except UsageError:
+        return False
+    return st.queue.can_work(name, session.worker_id)
+
+
+def _task_url(queue: str, task: Task) -> str:
+    return f"{_queue_url(queue)}/tasks/{urllib.parse.quote(task.ref, safe='')}"
+
+
+def _find_task(st: PortalState, request: Request, session: Session) -> Task | None:
+    name, ref = request.path_params["queue"], request.path_params["ref"]
+    if not _visible(st, name, session):
+        return None
+    try:
+        return st.queue.task_by_ref(name, ref)
+    except UsageError:
+        return None
 
 
 @_signed_in()
 async def task_page(request: Request, session: Session) -> Response:
     """Render the task with its queue's template inside the portal shell."""
     st = _state(request)
-    name, task_id = request.path_params["queue"], request.path_params["task_id"]
-    try:
-        info = st.queue.queue(name)
-        task = st.queue.task(name, task_id)
-    except UsageError:
+    task = _find_task(st, request, session)
+    if task is None:
         return _message(request, "Not found", "There is no such task.", 404)
+    name, task_id = task.queue, task.task_id
+    info = st.queue.queue(name)
+    next_url = _queue_url(name) + "/next"
     if any(a.worker_id == session.worker_id for a in st.queue.answers(name, task_id)):
         return _message(request, "Already answered", "You have already submitted this task.", 409,
-                        next_url=f"/queues/{urllib.parse.quote(name, safe='')}/next")
+                        next_url=next_url)
     if task.status != "pending":
-        return _message(request, "Task closed", f"This task is {task.status}.", 410,
-                        next_url=f"/queues/{urllib.parse.quote(name, safe='')}/next")
-    st.queue.accept(name, task_id, session.worker_id)
+        return _message(request, "Task closed", f"This task is {task.status}.", 410, next_url=next_url)
+    try:
+        st.queue.claim(name, task_id, session.worker_id)
+    except TaskHeldError:
+        return _message(request, "Taken", "Another worker is doing this task.", 403, next_url=next_url)
     try:
         body = _render(st, info.template, task.task_input, name)
     except GtflowError as exc:
-        log.warning("template failed queue=%s task=%s: %s", name, task_id, type(exc).__name__)
-        return _message(request, "This task's template failed", str(exc), 500)
+        # The worker cannot do it: release it, never offer it to them again, tell the owner.
+        st.queue.report_problem(name, task_id, session.worker_id, f"template failed to render: {exc}")
+        return _message(request, "This task's template failed",
+                        f"{exc}\n\nThe task was skipped and reported to the queue's owner.", 500,
+                        next_url=next_url)
     body, rewritten = rewrite_crowd_script(body)
     counts = st.queue.counts(name, worker_id=session.worker_id)
     return _page(
         request, "task.html", session=session, queue=info, task=task, body=body,
         load_crowd=not rewritten, counts=counts,
-        submit_url=_task_url(name, task_id) + "/submit",
-        next_url=f"/queues/{urllib.parse.quote(name, safe='')}/next",
-        prefetch_url=f"/queues/{urllib.parse.quote(name, safe='')}/prefetch?after="
-        + urllib.parse.quote(task_id, safe=""),
+        submit_url=_task_url(name, task) + "/submit",
+        next_url=next_url,
+        prefetch_url=_queue_url(name) + "/prefetch?after=" + urllib.parse.quote(task.ref, safe=""),
     )
 
 
@@ -333,8 +457,10 @@ async def prefetch(request: Request, session: Session) -> Response:
     """The file URLs of the task this worker will likely get next (nothing is recorded)."""
     st = _state(request)
     name = request.path_params["queue"]
-    after = request.query_params.get("after")
-    task_id = peek_next(st.queue, name, session.worker_id, exclude=[after] if after else ())
+    if not _visible(st, name, session):
+        return JSONResponse({"taskId": None, "urls": []}, headers={"cache-control": "no-store"})
+    after = _ref_to_id(st, name, request.query_params.get("after"))
+    task_id = peek_next(st.queue, name, session.worker_id, exclude=after)
     if task_id is None:
         return JSONResponse({"taskId": None, "urls": []}, headers={"cache-control": "no-store"})
     try:
@@ -342,7 +468,7 @@ async def prefetch(request: Request, session: Session) -> Response:
         html = _render(st, st.queue.queue(name).template, task.task_input, name)
     except GtflowError:
         return JSONResponse({"taskId": None, "urls": []}, headers={"cache-control": "no-store"})
-    return JSONResponse({"taskId": task_id, "urls": file_urls(html)}, headers={"cache-control": "no-store"})
+    return JSONResponse({"taskId": task.ref, "urls": file_urls(html)}, headers={"cache-control": "no-store"})
 
 
 @_signed_in(api=True)
@@ -355,21 +481,21 @@ async def submit(request: Request, session: Session) -> Response:
         return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return JSONResponse({"error": "send the answer as application/json"}, status_code=415)
-    size = int(request.headers.get("content-length") or 0)
-    if size > MAX_ANSWER_BYTES:
-        return JSONResponse({"error": "answer too large"}, status_code=413)
-    raw = await request.body()
-    if len(raw) > MAX_ANSWER_BYTES:
-        return JSONResponse({"error": "answer too large"}, status_code=413)
+    raw = await request.body()  # BodyLimitMiddleware refused it if it grew past the limit
     try:
-        answer = json.loads(raw)
-    except ValueError:
-        return JSONResponse({"error": "the answer is not valid JSON"}, status_code=400)
+        answer = json.loads(raw, parse_constant=_no_constant)
+    except ValueError as exc:
+        return JSONResponse({"error": f"the answer is not valid JSON: {exc}"}, status_code=400)
     if not isinstance(answer, dict):
         return JSONResponse({"error": "the answer must be a JSON object"}, status_code=400)
-    name, task_id = request.path_params["queue"], request.path_params["task_id"]
+    task = _find_task(st, request, session)
+    if task is None:
+        return JSONResponse({"error": "there is no such task"}, status_code=404)
+    name, task_id = task.queue, task.task_id
     try:
-        result = st.queue.submit(name, task_id, session.worker_id, answer)
+        result = st.queue.submit(name, task_id, session.worker_id, answer, require_hold=True)
+    except TaskHeldError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=403)
     except ConflictError as exc:
         return JSONResponse({"error": str(exc)}, status_code=409)
     except UsageError as exc:
@@ -381,6 +507,10 @@ async def submit(request: Request, session: Session) -> Response:
         "timeSpentInSeconds": result.answer.time_spent_seconds,
         "next": f"/queues/{urllib.parse.quote(name, safe='')}/next",
     })
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number an answer may hold")
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -400,8 +530,12 @@ async def files(request: Request) -> Response:
         path = st.store.path_for(f"s3://{bucket}/{key}")
     except (UriError, GtflowError):
         return Response("not found\n", status_code=404, media_type="text/plain")
-    if not key or not path.is_file():
+    # Resolve symlinks and refuse anything that lands in the store's own state (keys, queue).
+    resolved = path.resolve()
+    state = st.store.state_dir.resolve()
+    if not key or resolved == state or resolved.is_relative_to(state) or not resolved.is_file():
         return Response("not found\n", status_code=404, media_type="text/plain")
+    path = resolved
     media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
     remaining = max(0, int(q.get("expires", "0")) - int(time.time()))
     headers = {
@@ -432,7 +566,8 @@ def create_app(
 
     ``signer`` checks ``/files`` URLs (default: the store's, else one from
     ``<root>/.gtflow/signing.key``). ``allowed_hosts`` are the Host names answered (default:
-    loopback names only, against DNS rebinding); ``None`` answers any host.
+    loopback names only, against DNS rebinding); ``None`` answers any host. Tests that use
+    Starlette's default ``testserver`` host add :data:`~gtflow.portal.security.TEST_HOSTS`.
 
         >>> import tempfile
         >>> from gtflow.store import LocalStore
@@ -463,12 +598,16 @@ def create_app(
         Route("/signout", signout, methods=["POST"]),
         Route("/queues/{queue}/next", next_task),
         Route("/queues/{queue}/prefetch", prefetch),
-        Route("/queues/{queue}/tasks/{task_id}", task_page),
-        Route("/queues/{queue}/tasks/{task_id}/submit", submit, methods=["POST"]),
+        Route("/queues/{queue}/tasks/{ref}", task_page),
+        Route("/queues/{queue}/tasks/{ref}/submit", submit, methods=["POST"]),
         Route("/files/{bucket}/{key:path}", files, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(AccessLogMiddleware)]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(AccessLogMiddleware),
+        Middleware(BodyLimitMiddleware, limit_for=_body_limit),
+    ]
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(routes=routes, middleware=middleware)

@@ -28,7 +28,7 @@ from gtflow.errors import ConflictError, GtflowError, UsageError
 
 __all__ = ["PortalClient", "PortalTask"]
 
-_ATTR = re.compile(r'data-(task-id|csrf|queue)="([^"]*)"')
+_ATTR = re.compile(r'data-(task-id|task-ref|csrf|queue)="([^"]*)"')
 _CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 
 
@@ -39,6 +39,8 @@ class PortalTask:
     queue: str
     task_id: str
     html: str = field(repr=False)
+    #: The task's handle in portal URLs (ids are not used in URLs).
+    ref: str = ""
 
 
 class PortalClient:
@@ -62,6 +64,7 @@ class PortalClient:
         self.origin = origin
         self.csrf = ""
         self.worker_id: str | None = None
+        self._refs: dict[tuple[str, str], str] = {}
         self._sign_in(token)
 
     def __enter__(self) -> PortalClient:
@@ -94,14 +97,18 @@ class PortalClient:
         if "task-id" not in attrs:
             return None
         self.csrf = attrs.get("csrf", self.csrf)
-        return PortalTask(queue=queue, task_id=attrs["task-id"], html=r.text)
+        ref = attrs.get("task-ref", attrs["task-id"])
+        self._refs[(queue, attrs["task-id"])] = ref
+        return PortalTask(queue=queue, task_id=attrs["task-id"], html=r.text, ref=ref)
 
     def submit(self, queue: str, task_id: str, answer: dict[str, Any]) -> dict[str, Any]:
-        """Post ``answer`` (the crowd-form output object); returns the portal's JSON reply."""
-        url = f"/queues/{urllib.parse.quote(queue, safe='')}/tasks/{urllib.parse.quote(task_id, safe='')}/submit"
+        """Post ``answer`` (the crowd-form output object) for a task this client opened with
+        :meth:`next_task`; returns the portal's JSON reply."""
+        ref = self._refs.get((queue, task_id), task_id)
+        url = f"/queues/{urllib.parse.quote(queue, safe='')}/tasks/{urllib.parse.quote(ref, safe='')}/submit"
         r = self.http.post(url, json=answer, headers={"X-CSRF-Token": self.csrf, "Origin": self.origin})
         data: dict[str, Any] = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-        if r.status_code == 409:
+        if r.status_code in (403, 409) and "error" in data and "CSRF" not in data["error"]:
             raise ConflictError(data.get("error", "conflict"))
         if r.status_code == 404:
             raise UsageError(data.get("error", "not found"))

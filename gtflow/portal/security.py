@@ -21,7 +21,9 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,15 +36,21 @@ __all__ = [
     "security_headers",
     "is_loopback",
     "LOOPBACK_HOSTS",
+    "TEST_HOSTS",
+    "safe_equal",
+    "SignInLimiter",
+    "log_safe",
 ]
 
 SESSION_COOKIE = "gtflow_session"
 CSRF_HEADER = "x-csrf-token"
 #: How long a sign-in lasts (a working day).
 SESSION_SECONDS = 12 * 3600
-#: Host names a loopback-bound portal answers to (DNS-rebinding guard); ``testserver`` is
-#: the host Starlette's TestClient sends.
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
+#: Host names a loopback-bound portal answers to (DNS-rebinding guard).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: The host Starlette's TestClient sends; answered only when a test passes it explicitly
+#: (``create_app(..., allowed_hosts=LOOPBACK_HOSTS + TEST_HOSTS)``).
+TEST_HOSTS = ("testserver",)
 
 #: Only the portal itself: scripts from /static, inline styles (templates use style=""),
 #: images from the portal or data:/blob: (canvas), no framing, no plugins, forms to self.
@@ -78,6 +86,83 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def safe_equal(a: str | bytes | None, b: str | bytes | None) -> bool:
+    """Constant-time equality that accepts any input (``hmac.compare_digest`` raises on
+    non-ASCII ``str``; a cookie or query value may hold anything).
+
+    >>> safe_equal("abc", "abc"), safe_equal("abc", "\u00e9t\u00e9"), safe_equal(None, "")
+    (True, False, True)
+    """
+
+    def raw(v: str | bytes | None) -> bytes:
+        if v is None:
+            return b""
+        return v if isinstance(v, bytes) else v.encode("utf-8", "surrogatepass")
+
+    return hmac.compare_digest(raw(a), raw(b))
+
+
+def log_safe(text: str, limit: int = 200) -> str:
+    r"""A request-supplied value made safe for one log line: control characters, quotes and
+    backslashes escaped, length bounded (a ``%0a`` in a path cannot start a forged line).
+
+    >>> log_safe("/queues/x\nGET / 200")
+    '/queues/x\\nGET / 200'
+    """
+    out = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
+class SignInLimiter:
+    """Failed sign-ins per client address in a sliding window; a client over the limit is
+    refused (HTTP 429) until its oldest failure leaves the window, whatever token it sends.
+
+    >>> lim = SignInLimiter(max_failures=2, window_seconds=60)
+    >>> lim.fail("1.2.3.4", now=0); lim.fail("1.2.3.4", now=1); lim.retry_after("1.2.3.4", now=2)
+    58
+    >>> lim.retry_after("1.2.3.4", now=61), lim.retry_after("5.6.7.8", now=2)
+    (0, 0)
+    """
+
+    def __init__(self, max_failures: int = 5, window_seconds: int = 60, max_clients: int = 10_000) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self.max_clients = max_clients
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, client: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(client, ()) if t > now - self.window]
+        if times:
+            self._failures[client] = times
+        else:
+            self._failures.pop(client, None)
+        return times
+
+    def retry_after(self, client: str, *, now: float | None = None) -> int:
+        """Seconds until ``client`` may try again (0: it may try now)."""
+        t = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._live(client, t)
+            if len(times) < self.max_failures:
+                return 0
+            return max(1, math.ceil(times[-self.max_failures] + self.window - t))
+
+    def fail(self, client: str, *, now: float | None = None) -> None:
+        t = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._failures) >= self.max_clients and client not in self._failures:
+                for k in list(self._failures):  # forget clients whose failures have aged out
+                    self._live(k, t)
+                if len(self._failures) >= self.max_clients:
+                    self._failures.pop(next(iter(self._failures)))
+            self._failures.setdefault(client, []).append(t)
+
+    def succeed(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)
 
 
 def _b64(data: bytes) -> str:
@@ -119,7 +204,7 @@ class SessionCodec:
         if not value or value.count(".") != 1:
             return None
         payload, mac = value.split(".")
-        if not hmac.compare_digest(self._mac("session", payload), mac):
+        if not safe_equal(self._mac("session", payload), mac):
             return None
         try:
             data = json.loads(_unb64(payload))
@@ -136,4 +221,4 @@ class SessionCodec:
         return self._mac("csrf", session.nonce)[:40]
 
     def check_csrf(self, session: Session, token: str | None) -> bool:
-        return hmac.compare_digest(self.csrf_token(session), token or "")
+        return safe_equal(self.csrf_token(session), token or "")

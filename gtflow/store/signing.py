@@ -68,4 +68,5 @@ class UrlSigner:
             expected = self._sig(bucket, key, exp)
         except UriError:
             return False
-        return hmac.compare_digest(expected, sig or "")
+        # bytes on both sides: compare_digest raises on non-ASCII str, and a query holds anything
+        return hmac.compare_digest(expected.encode(), (sig or "").encode("utf-8", "surrogatepass"))

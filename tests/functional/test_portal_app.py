@@ -70,6 +70,11 @@ def _signed_in(app, token: str) -> TestClient:  # type: ignore[no-untyped-def]
     return c
 
 
+def _u(tq: TaskQueue, task_id: str) -> str:
+    """A task's portal URL (by its unguessable ref)."""
+    return f"/queues/q/tasks/{tq.task('q', task_id).ref}"
+
+
 def _csrf(c: TestClient) -> str:
     r = c.get("/queues/q/next")
     marker = 'data-csrf="'
@@ -78,13 +83,13 @@ def _csrf(c: TestClient) -> str:
 
 # -- authentication --------------------------------------------------------------------------
 def test_no_session_is_refused_everywhere(env) -> None:  # type: ignore[no-untyped-def]
-    _, _, app, _, _ = env
+    _, tq, app, _, _ = env
     c = TestClient(app, base_url="http://127.0.0.1")
-    for path in ("/", "/queues/q/next", "/queues/q/tasks/t0"):
+    for path in ("/", "/queues/q/next", _u(tq, "t0")):
         r = c.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/signin")
     assert c.get("/queues/q/prefetch").status_code == 401
-    assert c.post("/queues/q/tasks/t0/submit", json={"a": "b"}).status_code == 401
+    assert c.post(_u(tq, "t0") + "/submit", json={"a": "b"}).status_code == 401
 
 
 def test_wrong_token_is_refused_and_forged_cookie_ignored(env) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +140,7 @@ def test_submit_goes_through_taskqueue_with_times(env) -> None:  # type: ignore[
     c = _signed_in(app, token)
     csrf = _csrf(c)  # opens t0 (acceptance recorded now)
     clock.tick(12.5)
-    r = c.post("/queues/q/tasks/t0/submit", json={"category": {"label": "cat"}}, headers={"X-CSRF-Token": csrf})
+    r = c.post(_u(tq, "t0") + "/submit", json={"category": {"label": "cat"}}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] and body["completed"] and not body["duplicate"] and body["next"] == "/queues/q/next"
@@ -146,12 +151,12 @@ def test_submit_goes_through_taskqueue_with_times(env) -> None:  # type: ignore[
     assert a2i["timeSpentInSeconds"] == 12.5
     assert a2i["acceptanceTime"] == "2026-01-02T03:04:05.000Z"
     assert a2i["submissionTime"] == "2026-01-02T03:04:17.500Z"
-    again = c.post("/queues/q/tasks/t0/submit", json={"category": {"label": "dog"}}, headers={"X-CSRF-Token": csrf})
+    again = c.post(_u(tq, "t0") + "/submit", json={"category": {"label": "dog"}}, headers={"X-CSRF-Token": csrf})
     assert again.json()["duplicate"] is True
     assert tq.answers("q", "t0")[0].answer == {"category": {"label": "cat"}}
     # the answered task is not offered again; the next one is
-    assert c.get("/queues/q/next", follow_redirects=False).headers["location"] == "/queues/q/tasks/t1"
-    assert c.get("/queues/q/tasks/t0").status_code == 409
+    assert c.get("/queues/q/next", follow_redirects=False).headers["location"] == _u(tq, "t1")
+    assert c.get(_u(tq, "t0")).status_code == 409
 
 
 @pytest.mark.parametrize(
@@ -171,17 +176,17 @@ def test_submit_csrf_and_origin_rules(env, headers: dict[str, str], status: int)
     csrf = _csrf(c)
     hdrs = {k: (csrf if v == "CSRF" else v) for k, v in headers.items()}
     hdrs.setdefault("Content-Type", "application/json")
-    r = c.post("/queues/q/tasks/t0/submit", content=json.dumps({"category": {"label": "cat"}}), headers=hdrs)
+    r = c.post(_u(tq, "t0") + "/submit", content=json.dumps({"category": {"label": "cat"}}), headers=hdrs)
     assert r.status_code == status, r.text
     assert len(tq.answers("q", "t0")) == (1 if status == 200 else 0)
 
 
 def test_submit_rejects_non_objects_and_unknown_tasks(env) -> None:  # type: ignore[no-untyped-def]
-    _, _, app, token, _ = env
+    _, tq, app, token, _ = env
     c = _signed_in(app, token)
     h = {"X-CSRF-Token": _csrf(c), "Content-Type": "application/json"}
-    assert c.post("/queues/q/tasks/t0/submit", content="[1,2]", headers=h).status_code == 400
-    assert c.post("/queues/q/tasks/t0/submit", content="{nope", headers=h).status_code == 400
+    assert c.post(_u(tq, "t0") + "/submit", content="[1,2]", headers=h).status_code == 400
+    assert c.post(_u(tq, "t0") + "/submit", content="{nope", headers=h).status_code == 400
     assert c.post("/queues/q/tasks/nope/submit", content="{}", headers=h).status_code == 404
     assert c.get("/queues/nope/next").status_code == 404
 
@@ -190,40 +195,43 @@ def test_cancelled_task_is_closed(env) -> None:  # type: ignore[no-untyped-def]
     _, tq, app, token, _ = env
     c = _signed_in(app, token)
     tq.cancel("q", "t2")
-    assert c.get("/queues/q/tasks/t2").status_code == 410
+    assert c.get(_u(tq, "t2")).status_code == 410
     h = {"X-CSRF-Token": _csrf(c)}
-    assert c.post("/queues/q/tasks/t2/submit", json={"x": "y"}, headers=h).status_code == 409
+    assert c.post(_u(tq, "t2") + "/submit", json={"x": "y"}, headers=h).status_code == 409
 
 
 def test_prefetch_hints_next_task_without_accepting_it(env) -> None:  # type: ignore[no-untyped-def]
     _, tq, app, token, clock = env
     c = _signed_in(app, token)
     csrf = _csrf(c)  # t0 accepted at T
-    hint = c.get("/queues/q/prefetch?after=t0").json()
-    assert hint["taskId"] == "t1"
+    hint = c.get("/queues/q/prefetch?after=" + tq.task("q", "t0").ref).json()
+    assert hint["taskId"] == tq.task("q", "t1").ref
     assert hint["urls"] and hint["urls"][0].startswith("/files/bucket/img/a.png?expires=")
     assert c.get(hint["urls"][0]).status_code == 200
     clock.tick(30)
-    c.post("/queues/q/tasks/t0/submit", json={"category": {"label": "cat"}}, headers={"X-CSRF-Token": csrf})
-    assert c.get("/queues/q/next", follow_redirects=False).headers["location"] == "/queues/q/tasks/t1"
+    c.post(_u(tq, "t0") + "/submit", json={"category": {"label": "cat"}}, headers={"X-CSRF-Token": csrf})
+    assert c.get("/queues/q/next", follow_redirects=False).headers["location"] == _u(tq, "t1")
     clock.tick(4)
-    c.post("/queues/q/tasks/t1/submit", json={"category": {"label": "dog"}}, headers={"X-CSRF-Token": csrf})
+    c.post(_u(tq, "t1") + "/submit", json={"category": {"label": "dog"}}, headers={"X-CSRF-Token": csrf})
     assert tq.answers("q", "t1")[0].time_spent_seconds == 4.0  # not 34: the prefetch took nothing
 
 
 def test_skip_passes_a_task_over(env) -> None:  # type: ignore[no-untyped-def]
-    _, _, app, token, _ = env
+    _, tq, app, token, _ = env
     c = _signed_in(app, token)
     _csrf(c)
-    assert c.get("/queues/q/next?skip=t0", follow_redirects=False).headers["location"] == "/queues/q/tasks/t1"
+    assert c.get("/queues/q/next?skip=" + tq.task("q", "t0").ref, follow_redirects=False).headers["location"] == _u(tq, "t1")
 
 
 def test_queue_list_shows_progress(env) -> None:  # type: ignore[no-untyped-def]
     _, tq, app, token, _ = env
     c = _signed_in(app, token)
     tq.submit("q", "t2", "alice", {"category": {"label": "dog"}})
+    tq.add_worker("bob-7f3a")
+    tq.submit("q", "t1", "bob-7f3a", {"category": {"label": "cat"}})
     page = c.get("/").text
-    assert "alice: 1" in page and ">2<" in page  # 2 pending
+    assert '<td class="num">1</td>' in page and ">1<" in page  # alice's 1 answer; 1 pending
+    assert "bob-7f3a" not in page  # a worker sees only their own counts
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -298,13 +306,13 @@ def test_html_objects_download_instead_of_rendering(env) -> None:  # type: ignor
 
 # -- logs, client, server, CLI ---------------------------------------------------------------
 def test_logs_hold_no_payloads_or_signatures(env, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    store, _, app, token, _ = env
+    store, tq, app, token, _ = env
     caplog.set_level(logging.DEBUG)
     c = _signed_in(app, token)
     page = c.get("/queues/q/next").text
     url = page.split('src="/files/', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     c.get("/files/" + url)
-    c.post("/queues/q/tasks/t0/submit", json={"category": {"label": SECRET_TEXT}}, headers={"X-CSRF-Token": _csrf(c)})
+    c.post(_u(tq, "t0") + "/submit", json={"category": {"label": SECRET_TEXT}}, headers={"X-CSRF-Token": _csrf(c)})
     # the portal's own records (httpx, the test's HTTP client, logs its request URLs itself)
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("gtflow", "uvicorn", "starlette")))
     assert "answer recorded" in text
