@@ -228,9 +228,10 @@ def test_prefetch_and_skip_shortcut(portal: dict[str, Any], page: Any) -> None:
     for i in range(2):
         tq.add_task("cls2", f"k{i}", {"taskObject": f"s3://bucket/qa/img-{i}.png", "labels": ["a", "b"]})
     page.goto(portal["base"] + "/queues/cls2/next")
-    page.wait_for_selector("body[data-prefetched='k1']")
+    k1 = tq.task("cls2", "k1").ref  # URLs and hints carry the task's ref, not its id
+    page.wait_for_selector(f"body[data-prefetched='{k1}']")
     assert "1</strong> pending" not in page.locator("#gtp-progress").inner_html()  # 2 pending
-    with page.expect_navigation(url="**/tasks/k1"):
+    with page.expect_navigation(url=f"**/tasks/{k1}"):
         page.keyboard.press("Alt+n")
     page.keyboard.press("2")  # the second category
     _submit_and_wait(page)
