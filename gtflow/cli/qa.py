@@ -184,6 +184,8 @@ def _truth_judge(truth_file: str | None, error_rate: float) -> Any:
 @click.option("--job-name", default=None, help="Labeling job name (default: from the prefix).")
 @click.option("--image-prefix", default=None, help="Joined to CSV image names that are not s3:// URIs.")
 @click.option("--header", default=None, help="A line shown above every page.")
+@click.option("--show-confidence", is_flag=True,
+              help="Show workers the model's confidence (off by default: it anchors their verdicts).")
 @click.option("--simulate-workers", type=int, default=0, help="Local: let K simulated workers answer.")
 @click.option("--truth", default=None, help="Local simulation: CSV image,label of the true labels.")
 @click.option("--worker-error", type=float, default=0.0, help="Local simulation: share of boxes a simulated worker gets wrong.")
@@ -195,7 +197,7 @@ def _truth_judge(truth_file: str | None, error_rate: float) -> Any:
 @pass_config
 def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: float, batch_size: int,
             workers: int, job_name: str | None, image_prefix: str | None, header: str | None,
-            simulate_workers: int, truth: str | None, worker_error: float, role_arn: str | None,
+            show_confidence: bool, simulate_workers: int, truth: str | None, worker_error: float, role_arn: str | None,
             workteam_arn: str | None, pre_lambda_arn: str | None, post_lambda_arn: str | None,
             dry_run: bool) -> None:
     """Build same-label batches from a CSV and run the bulk QA labeling job."""
@@ -203,7 +205,8 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
     from gtflow.qa import job as qj
 
     spec = qj.BulkQaSpec(csv=csv_path, prefix=prefix, min_confidence=min_confidence, batch_size=batch_size,
-                         workers=workers, job_name=job_name, image_prefix=image_prefix, header=header)
+                         workers=workers, job_name=job_name, image_prefix=image_prefix, header=header,
+                         show_confidence=show_confidence)
     backend = open_backend(config)
     if config.backend == "aws":
         missing = [n for n, v in (("--role-arn", role_arn), ("--workteam-arn", workteam_arn),

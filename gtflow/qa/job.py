@@ -35,6 +35,7 @@ __all__ = [
     "PRE_HANDLER",
     "POST_HANDLER",
     "job_name_for",
+    "pre_options",
     "build_qa_batches",
     "answer_for",
     "export_verdicts",
@@ -86,6 +87,7 @@ class BulkQaSpec:
     image_prefix: str | None = None  # joined to image names in the CSV that are not s3:// URIs
     header: str | None = None
     task_time_limit: int = 3600
+    show_confidence: bool = False  # workers see the model's confidence (anchors them; off by default)
 
     def __post_init__(self) -> None:
         S3Uri.parse(self.prefix.rstrip("/") + "/")
@@ -160,6 +162,21 @@ def count_by_outcome(verdicts: Iterable[Verdict]) -> dict[str, int]:
     return out
 
 
+def pre_options(spec: BulkQaSpec) -> dict[str, Any]:
+    """The ``pre/bulk-qa`` handler's options for ``spec`` (on AWS: the Lambda's
+    ``GTFLOW_HANDLER_OPTIONS``).
+
+        >>> pre_options(BulkQaSpec(csv="p.csv", prefix="s3://bucket/qa/run1", header="Photos only"))
+        {'header': 'Photos only'}
+    """
+    opts: dict[str, Any] = {}
+    if spec.header:
+        opts["header"] = spec.header
+    if spec.show_confidence:
+        opts["show_confidence"] = True
+    return opts
+
+
 # -- the local backend ------------------------------------------------------------------------
 def local_job_spec(spec: BulkQaSpec, *, template: str | None = None) -> Any:
     """The local labeling job for ``spec``: bundled ``bulk-qa`` template, ``pre/bulk-qa`` and
@@ -175,7 +192,7 @@ def local_job_spec(spec: BulkQaSpec, *, template: str | None = None) -> Any:
         pre_handler=f"pre/{PRE_HANDLER}",
         post_handler=f"post/{POST_HANDLER}",
         workers_per_object=spec.workers,
-        pre_options={"header": spec.header} if spec.header else {},
+        pre_options=pre_options(spec),
         title=f"Bulk label QA · {spec.name}",
         description="Uncheck every image whose label is wrong.",
         time_limit_seconds=spec.task_time_limit,
@@ -283,6 +300,8 @@ def start_aws(spec: BulkQaSpec, backend: Any, *, role_arn: str, workteam_arn: st
     request = build_request(job_spec)
     out: dict[str, Any] = {"job": spec.name, "batches": result.batches, "items": result.items,
                            "request": request}
+    if pre_options(spec):  # the pre-annotation Lambda reads these from GTFLOW_HANDLER_OPTIONS
+        out["preLambdaOptions"] = pre_options(spec)
     if not dry_run:
         sm = client if client is not None else backend.client("sagemaker")
         out["LabelingJobArn"] = create_labeling_job(sm, store, job_spec)

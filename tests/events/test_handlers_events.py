@@ -97,10 +97,18 @@ def test_pre_bulk_qa_returns_the_batch_file(tmp_path: Path) -> None:
              {"image": "s3://test-bucket/img2.jpg", "confidence": 40.0}]
     store, ev = _batch_store(tmp_path, items)
     resp = invoke("pre/bulk-qa", ev, store=store)
-    assert resp == {"taskInput": {"label": "cat", "batchId": "cat-0003", "items": items,
-                                  "source-ref": "s3://test-bucket/qa/batches/cat-0003.json"},
+    # the model's confidence is kept from workers unless asked for (it anchors their verdicts)
+    assert resp == {"taskInput": {"label": "cat", "batchId": "cat-0003",
+                                  "items": [{"image": it["image"]} for it in items],
+                                  "source-ref": "s3://test-bucket/qa/batches/cat-0003.json",
+                                  "showConfidence": False},
                     "isHumanAnnotationRequired": True}
     assert invoke("pre/bulk-qa", ev, store=store) == resp
+    shown = invoke("pre/bulk-qa", ev, store=store, options={"show_confidence": True, "header": "Photos only"})
+    assert shown["taskInput"]["items"] == items and shown["taskInput"]["showConfidence"] is True
+    assert shown["taskInput"]["header"] == "Photos only"
+    with pytest.raises(ConfigError):
+        invoke("pre/bulk-qa", ev, store=store, options={"show_confidence": "yes"})
 
 
 def test_pre_bulk_qa_empty_batch_needs_no_human_and_missing_file_raises(tmp_path: Path) -> None:
