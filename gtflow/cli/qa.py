@@ -1,7 +1,7 @@
 """``gtflow qa``: bulk label QA jobs, their verdicts, analysis, reports and per-class thresholds.
 
     gtflow qa report VERDICTS [--format terminal|markdown|csv|json] [--out FILE] [--html FILE]
-    gtflow qa thresholds VERDICTS --cost-ratio R [--method lower-bound|bucket-walk] [--policy-out FILE]
+    gtflow qa thresholds VERDICTS --cost-ratio R [--method lower-bound|bucket-walk] [--json] [--policy-out FILE]
     gtflow qa run --csv FILE --prefix s3://bucket/qa/ [--min-confidence 80] [--batch-size 25] [--workers N]
     gtflow qa export --prefix s3://bucket/qa/ --out verdicts.jsonl
     gtflow qa follow-up VERDICTS --prefix s3://bucket/qa/ --labels cat,dog,...
@@ -127,21 +127,25 @@ def report_cmd(config: GtflowConfig, verdicts: str, edges: str, rule: str, fmt: 
 @click.option("--default", "default_threshold", type=float, default=None,
               help="Policy threshold for classes not in the verdicts (policy scale; default 1.0, "
                    "i.e. route nearly every prediction of an unseen class).")
-@click.option("--explain", is_flag=True, help="Print each class's evidence instead of the bare thresholds.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON {class: {threshold, accepted, correct, seen, needed, reason, ...}}.")
+@click.option("--explain", "as_json", is_flag=True, hidden=True)
 @pass_config
 def thresholds_cmd(config: GtflowConfig, verdicts: str, cost_ratio: float, method: str, edges: str, rule: str,
                    confidence_level: float, policy_out: str | None, scale: float | None,
-                   default_threshold: float | None, explain: bool) -> None:
-    """Recommend each class's threshold; prints JSON {class: threshold or null}."""
-    from gtflow.qa import analyse, recommend, thresholds_json
+                   default_threshold: float | None, as_json: bool) -> None:
+    """Recommend each class's threshold, and say why a class has none (verdicts seen, verdicts needed)."""
+    from gtflow.qa import analyse, recommend
     from gtflow.qa.thresholds import scaled_policy
 
     analysis = analyse(_read(config, verdicts), edges=edges, rule=rule)
     result = recommend(analysis, cost_ratio=cost_ratio, method=method, confidence=confidence_level)
-    if explain:
+    if as_json:
         click.echo(json.dumps({k: t.to_dict() for k, t in result.items()}, indent=2))
     else:
-        click.echo(json.dumps(thresholds_json(result), indent=2))
+        width = max((len(k) for k in result), default=0)
+        for label, t in result.items():
+            click.echo(f"{label:<{width}}  {t.explain()}")
     if policy_out:
         doc = scaled_policy(result, top_edge=analysis.buckets.edges[-1], scale=scale, default=default_threshold)
         _write(config, policy_out, json.dumps(doc, indent=2) + "\n", "application/json")

@@ -72,6 +72,7 @@ __all__ = [
     "break_even_precision",
     "acceptable",
     "wilson_lower_bound",
+    "needed_verdicts",
     "bucket_walk",
     "lower_bound",
     "recommend",
@@ -94,6 +95,8 @@ class Threshold:
     correct: int = 0  # of those, correct
     bound: float | None = None  # lower bound of their precision (lower-bound method)
     reason: str = ""
+    seen: int | None = None  # reviewed images of the class in range (set when threshold is None)
+    needed: int | None = None  # verdicts needed for a threshold at the observed precision; None: no amount
 
     @property
     def precision(self) -> float | None:
@@ -102,7 +105,19 @@ class Threshold:
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "threshold": self.threshold, "method": self.method,
                 "accepted": self.accepted, "correct": self.correct, "precision": self.precision,
-                "lowerBound": self.bound, "reason": self.reason}
+                "lowerBound": self.bound, "reason": self.reason, "seen": self.seen, "needed": self.needed}
+
+    def explain(self) -> str:
+        """One line for people: the threshold and its evidence, or why there is none.
+
+            >>> Threshold("cat", None, "lower-bound", seen=10, needed=28, reason="x").explain()
+            'none (always route): 10 verdicts seen, 28 needed; x'
+        """
+        if self.threshold is not None:
+            prec = f", precision {self.precision:.3f}" if self.precision is not None else ""
+            return f"auto-accept at >= {self.threshold:g}: {self.correct} of {self.accepted} correct{prec}"
+        need = "no number of verdicts at this precision is enough" if self.needed is None else f"{self.needed} needed"
+        return f"none (always route): {self.seen or 0} verdicts seen, {need}; {self.reason}"
 
 
 def _check_ratio(cost_ratio: float) -> float:
@@ -156,6 +171,42 @@ def wilson_lower_bound(k: int, n: int, confidence: float = 0.95) -> float:
     return max(0.0, centre - half)
 
 
+def _wilson_real(p: float, n: int, z: float) -> float:
+    z2n = z * z / n
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z / (1 + z2n) * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half)
+
+
+def needed_verdicts(precision: float, cost_ratio: float, confidence: float = 0.95) -> int | None:
+    """How many verdicts at ``precision`` the lower-bound method needs before auto-accepting
+    pays: the least ``n`` whose Wilson lower bound exceeds the break-even precision. ``None``
+    when the precision itself is not above break-even (no amount of verdicts is enough).
+
+        >>> needed_verdicts(1.0, 10), needed_verdicts(0.98, 10), needed_verdicts(0.9, 10)
+        (28, 45, None)
+    """
+    be = break_even_precision(cost_ratio)
+    if not 0 < confidence < 1:
+        raise UsageError("confidence level must be between 0 and 1", field="confidence")
+    if precision <= be:
+        return None
+    z = _z(confidence)
+    hi = 1
+    while _wilson_real(precision, hi, z) <= be:
+        hi *= 2
+        if hi > 1 << 40:  # precision a hair above break-even
+            return None
+    lo = hi // 2 + 1 if hi > 1 else 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _wilson_real(precision, mid, z) > be:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
 def _walk_one(c: ClassAnalysis, r: float) -> Threshold:
     accepted = correct = 0
     seen_any = False
@@ -164,15 +215,19 @@ def _walk_one(c: ClassAnalysis, r: float) -> Threshold:
             continue  # no evidence either way: pass through
         if not acceptable(b.correct, b.incorrect, r):
             if not seen_any:
+                # the bucket passes once R·FP <= TP: that many right verdicts beside its wrong ones
+                need = math.ceil(r * b.incorrect) + b.incorrect
                 return Threshold(c.label, None, "bucket-walk", 0, 0,
-                                 reason=f"top bucket {b.range_label} fails: {b.incorrect} wrong of {b.total}")
+                                 reason=f"top bucket {b.range_label} fails: {b.incorrect} wrong of {b.total}; "
+                                        f"at {r:g}:1 it passes with {math.ceil(r * b.incorrect)} right beside them",
+                                 seen=sum(x.total for x in c.buckets), needed=need)
             return Threshold(c.label, b.high, "bucket-walk", accepted, correct,
                              reason=f"bucket {b.range_label} fails: {b.incorrect} wrong of {b.total}")
         seen_any = True
         accepted += b.total
         correct += b.correct
     if not seen_any:
-        return Threshold(c.label, None, "bucket-walk", reason="no reviewed images in range")
+        return Threshold(c.label, None, "bucket-walk", reason="no reviewed images in range", seen=0, needed=1)
     return Threshold(c.label, c.buckets[0].low, "bucket-walk", accepted, correct,
                      reason="every bucket is acceptable")
 
@@ -208,10 +263,28 @@ def _bound_one(c: ClassAnalysis, r: float, level: float) -> Threshold:
                              reason=f"pessimistic value {value:.2f} at {level:.0%} confidence")
     if best is None:
         if not items:
-            return Threshold(c.label, None, "lower-bound", reason="no reviewed images in range")
-        return Threshold(c.label, None, "lower-bound", 0, 0, None,
-                         reason=f"no threshold has a precision bound above {r / (1 + r):.3f} "
-                                f"with {len(items)} reviewed image(s)")
+            return Threshold(c.label, None, "lower-bound", reason="no reviewed images in range", seen=0,
+                             needed=needed_verdicts(1.0, r, level))
+        # the most precise set a threshold could accept, and what it would take at that precision
+        n = k = 0
+        top = (0.0, 0, 0)  # precision, n, k
+        for i, (conf, ok) in enumerate(items):
+            n += 1
+            k += ok
+            if (i + 1 < len(items) and items[i + 1][0] == conf) or k == 0:
+                continue
+            if k / n >= top[0]:
+                top = (k / n, n, k)
+        p, pn, pk = top
+        need = needed_verdicts(p, r, level) if pk else None
+        be = r / (1 + r)
+        if need is None:
+            why = (f"the best set of reviewed images ({pk} of {pn} correct, precision {p:.3f}) is not above "
+                   f"the break-even precision {be:.3f} at {r:g}:1" if pk else "no reviewed image was correct")
+        else:
+            why = (f"{pk} of {pn} correct (precision {p:.3f}); at {level:.0%} confidence its lower bound "
+                   f"passes {be:.3f} with {need} verdicts at that precision")
+        return Threshold(c.label, None, "lower-bound", 0, 0, None, reason=why, seen=len(items), needed=need)
     return best
 
 

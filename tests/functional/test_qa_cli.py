@@ -30,9 +30,12 @@ def test_thresholds_prints_json_and_writes_a_policy_the_routing_uses(tmp_path: P
     src = tmp_path / "v.jsonl"
     src.write_text(write_verdicts_jsonl(verdicts()))
     policy_file = tmp_path / "out" / "policy.json"
-    out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--policy-out", str(policy_file))
+    out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--json", "--policy-out", str(policy_file))
     printed = json.loads(out[: out.rindex("}") + 1])
-    assert printed == {"cat": 90.0, "dog": None}
+    assert {k: v["threshold"] for k, v in printed.items()} == {"cat": 90.0, "dog": None}
+    # why dog has none: 5 verdicts seen, none of them correct (every one split), so no number helps
+    assert printed["dog"]["seen"] == 5 and printed["dog"]["needed"] is None
+    assert "no reviewed image was correct" in printed["dog"]["reason"]
     doc = json.loads(policy_file.read_text())
     assert doc == {"version": 1, "kind": "per-class", "thresholds": {"cat": 0.9, "dog": None}, "default": 1.0}
 
@@ -58,10 +61,30 @@ def test_thresholds_prints_json_and_writes_a_policy_the_routing_uses(tmp_path: P
 def test_thresholds_bucket_walk_and_csv_input(tmp_path: Path) -> None:
     src = tmp_path / "v.csv"
     src.write_text(write_verdicts_csv(verdicts()))
-    out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--method", "bucket-walk")
-    assert json.loads(out) == {"cat": 80.0, "dog": None}
+    out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--method", "bucket-walk", "--json")
+    assert {k: v["threshold"] for k, v in json.loads(out).items()} == {"cat": 80.0, "dog": None}
+    assert json.loads(out)["dog"]["needed"] == 5 + 50  # 5 wrong: passes with 50 right beside them
     out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--explain")
     assert json.loads(out)["cat"]["accepted"] == 60
+
+
+def test_thresholds_text_says_why_a_class_has_none(tmp_path: Path) -> None:
+    """The bulk-QA post's situation: a small class, all correct, gets no threshold from the
+    lower bound; the output says how many verdicts it has and how many it would need."""
+    vs = [Verdict(f"s3://b/cat/{i}.jpg", "Cat", 97 - i, 1, 0) for i in range(9)]
+    vs += [Verdict("s3://b/cat/x.jpg", "Cat", 94.4, 0, 1)]  # one wrong, as in the sample's Cat batch
+    vs += [Verdict(f"s3://b/b/{i}.jpg", "Beaver", 97 - i / 2, 1, 0) for i in range(24)]
+    src = tmp_path / "v.jsonl"
+    src.write_text(write_verdicts_jsonl(vs))
+    out = run(tmp_path, "thresholds", str(src), "--cost-ratio", "10")
+    lines = {ln.split()[0]: ln for ln in out.splitlines()}
+    assert "none (always route): 24 verdicts seen, 28 needed" in lines["Beaver"]
+    assert "none (always route): 10 verdicts seen" in lines["Cat"]
+    data = json.loads(run(tmp_path, "thresholds", str(src), "--cost-ratio", "10", "--json"))
+    assert data["Beaver"]["needed"] == 28 and data["Beaver"]["seen"] == 24
+    # at a lower cost ratio the same evidence is enough
+    data = json.loads(run(tmp_path, "thresholds", str(src), "--cost-ratio", "3", "--json"))
+    assert data["Beaver"]["threshold"] is not None and data["Beaver"]["needed"] is None
 
 
 def test_report_formats_and_html(tmp_path: Path) -> None:
