@@ -5,6 +5,8 @@
     gtflow qa run --csv FILE --prefix s3://bucket/qa/ [--min-confidence 80] [--batch-size 25] [--workers N]
     gtflow qa export --prefix s3://bucket/qa/ --out verdicts.jsonl
     gtflow qa follow-up VERDICTS --prefix s3://bucket/qa/ --labels cat,dog,...
+    gtflow qa convert-sample MANIFEST --prefix s3://bucket/qa/    (AWS bulk-QA sample → gtflow batches)
+    gtflow qa import-sample REQUESTS_PREFIX --job-name NAME      (a sample job's answers → verdicts)
 
 VERDICTS is a JSON Lines file as ``gtflow qa export`` writes it, or a CSV with the same
 columns (image,label,confidence,confirmed,disconfirmed[,workers]); a local path or an
@@ -154,9 +156,6 @@ def thresholds_cmd(config: GtflowConfig, verdicts: str, cost_ratio: float, metho
 
 
 
-if __name__ == "__main__":  # pragma: no cover
-    command()
-
 
 # -- the job ----------------------------------------------------------------------------------
 def _truth_judge(truth_file: str | None, error_rate: float) -> Any:
@@ -304,3 +303,43 @@ def follow_up_cmd(config: GtflowConfig, verdicts: str, prefix: str, labels: str,
                                    labels=[x.strip() for x in labels.split(",") if x.strip()], rule=rule,
                                    workers=workers, job_name=job_name)
     click.echo(json.dumps(result, indent=2))
+
+
+# -- jobs from AWS's bulk-QA sample -----------------------------------------------------------
+@command.command("convert-sample")
+@click.argument("manifest")
+@click.option("--prefix", required=True, help="s3:// prefix for gtflow's batch files and batches.manifest.")
+@pass_config
+def convert_sample_cmd(config: GtflowConfig, manifest: str, prefix: str) -> None:
+    """Convert the AWS bulk-QA sample's manifest and batch files (arrays of s3_image_url, label,
+    confidence) into gtflow batches, ready for a gtflow bulk-QA job."""
+    from gtflow.qa.sample import convert_sample_batches
+
+    click.echo(json.dumps(convert_sample_batches(_store_for(config), manifest, prefix), indent=2))
+
+
+@command.command("import-sample")
+@click.argument("requests_prefix")
+@click.option("--job-name", required=True, help="The job the verdicts are kept under (qa export --job-name).")
+@click.option("--label-attribute-name", default="bulk-qa", show_default=True)
+@click.option("--verdict-table", default=None, help="AWS: the DynamoDB verdict table (default gtflow-verdicts).")
+@pass_config
+def import_sample_cmd(config: GtflowConfig, requests_prefix: str, job_name: str, label_attribute_name: str,
+                      verdict_table: str | None) -> None:
+    """Read an existing job's consolidation requests (the AWS bulk-QA sample's batches and
+    <label>-<i> answers, or gtflow's) into the verdict table; rerunning adds nothing."""
+    from gtflow.backends import open_backend
+    from gtflow.qa.job import open_table
+    from gtflow.qa.sample import import_sample_requests
+
+    backend = open_backend(config)
+    result = import_sample_requests(backend.store, requests_prefix, job_name=job_name,
+                                    verdicts=open_table(backend, table_name=verdict_table),
+                                    label_attribute_name=label_attribute_name)
+    click.echo(json.dumps(result.to_dict(), indent=2))
+    if result.failed:
+        click.echo(f"{len(result.failed)} objects could not be consolidated (see 'failed')", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    command()

@@ -8,18 +8,24 @@ verdict per (image, label, worker) is recorded in the verdict table. The table s
 Options: ``mode`` (``bulk-qa`` | ``verification``), ``widget`` (``confirmed`` / ``verification``),
 ``label`` (verification mode: the label being verified, for the verdict table),
 ``workers_per_object``.
+
+Batch files and answers in the format of AWS's bulk-QA sample (a JSON array of
+``{s3_image_url, label, confidence}``; answers ``{"<label>-<i>": {"Confirmed": bool}}``) are read
+too (:mod:`gtflow.wire.bulk_qa_sample`), so jobs started from that sample can be consolidated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from gtflow.consolidate.verification import consolidate_bulk_qa, consolidate_verification
-from gtflow.errors import ConfigError, GtflowError
+from gtflow.errors import ConfigError, ContractError, GtflowError
 from gtflow.handlers.post._common import load
 from gtflow.handlers.runtime import check_options, default_verdicts, read_json
 from gtflow.logs import get_logger
+from gtflow.wire import bulk_qa_sample as sample
 
 __all__ = ["handle", "OPTIONS"]
 
@@ -42,7 +48,10 @@ def handle(event: Mapping[str, Any], *, store: Any, options: Mapping[str, Any] |
                 batches[src] = read_json(store, src)
             except GtflowError as exc:  # this object fails; the batch goes on
                 batches[src] = exc
-        responses, new = consolidate_bulk_qa(objects, ctx, batches, widget=opts.get("widget", "confirmed"))
+        widget = opts.get("widget", "confirmed")
+        seen: dict[str, Any] = {}
+        objects = [_from_sample(obj, batches, widget, seen) for obj in objects]  # AWS's bulk-QA sample format
+        responses, new = consolidate_bulk_qa(objects, ctx, batches, widget=widget)
     elif mode == "verification":
         responses, new = consolidate_verification(
             objects, ctx, widget=opts.get("widget", "verification"), label=opts.get("label"))
@@ -53,3 +62,28 @@ def handle(event: Mapping[str, Any], *, store: Any, options: Mapping[str, Any] |
         added = table.record_many(new)
         log.info("verdicts recorded new=%d repeated=%d", added, len(new) - added)
     return responses
+
+
+def _from_sample(obj: Any, batches: dict[str, Any], widget: str, seen: dict[str, Any]) -> Any:
+    """A data object whose batch file is in the AWS bulk-QA sample's format, as gtflow's: the
+    batch converted in ``batches``, each answer converted (or left as a problem naming the key).
+    ``seen`` keeps each converted batch's items (several objects may share a batch file)."""
+    src = obj.source
+    if src is None or (src not in seen and not sample.is_sample_batch(batches.get(src))):
+        return obj
+    if src not in seen:
+        try:
+            seen[src] = sample.parse_sample_batch(batches[src])
+            batches[src] = sample.to_gtflow_batch(seen[src], batch_id=src.rsplit("/", 1)[-1].removesuffix(".json"))
+        except ContractError as exc:
+            seen[src] = batches[src] = exc
+    items = seen[src]
+    if isinstance(items, Exception):
+        return obj
+    answers, problems = [], list(obj.problems)
+    for ans in obj.answers:
+        try:
+            answers.append(replace(ans, content=sample.to_gtflow_answer(ans.content, items, widget=widget)))
+        except ContractError as exc:
+            problems.append(f"{exc} (worker {ans.worker_id})")
+    return replace(obj, answers=tuple(answers), problems=tuple(problems))
