@@ -31,19 +31,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gtflow.wire._base import (
+    EXTRA,
+    KEY_ORDER,
     WireValue,
     expect_list,
     expect_object,
-    extra_of,
     fail,
-    get_str,
     index,
     join,
     type_name,
+    wire,
 )
 
 __all__ = [
@@ -64,44 +65,27 @@ CONFIRMED = "Confirmed"
 class SampleItem(WireValue):
     """One machine record of the sample's batch file."""
 
-    s3_image_url: str
-    label: str
-    confidence: str | float | None = None  # as written (the sample writes a string)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    s3_image_url: str = wire("s3_image_url")
+    label: str = wire("label")
+    confidence: str | float | None = wire("confidence", default=None)  # as written (the sample writes a string)
+    extra: Mapping[str, Any] = EXTRA
+    key_order: tuple[str, ...] = KEY_ORDER
 
-    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("s3_image_url", "s3_image_url"),
-        ("label", "label"),
-        ("confidence", "confidence"),
-    )
+    _ORDER: ClassVar[tuple[str, ...]] = ("s3_image_url", "label", "confidence")
 
     @property
     def score(self) -> float | None:
         """The confidence as a number (``None`` when absent)."""
-        if self.confidence is None:
-            return None
-        return float(self.confidence)
+        return None if self.confidence is None else float(self.confidence)
 
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "") -> SampleItem:
-        d = expect_object(d, path)
-        conf = d.get("confidence")
-        if conf is not None:
-            ok = isinstance(conf, (int, float, str)) and not isinstance(conf, bool)
+    def _check(self, path: str) -> None:
+        if isinstance(self.confidence, str):
             try:
-                value = float(conf) if ok else math.nan
+                ok = math.isfinite(float(self.confidence))
             except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise fail(join(path, "confidence"), f"expected a number or a numeric string, got {conf!r}")
-        return cls(
-            s3_image_url=get_str(d, "s3_image_url", path),
-            label=get_str(d, "label", path),
-            confidence=conf,
-            extra=extra_of(d, cls.wire_keys()),
-            key_order=tuple(d),
-        )
+                ok = False
+            if not ok:
+                raise fail(join(path, "confidence"), f"expected a number or a numeric string, got {self.confidence!r}")
 
 
 def is_sample_batch(data: Any) -> bool:
