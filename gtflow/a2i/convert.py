@@ -47,6 +47,7 @@ __all__ = [
     "find_answer_field",
     "to_manifest_line",
     "convert_outputs",
+    "write_converted",
     "read_a2i_source",
     "from_a2i",
     "load_class_map",
@@ -205,6 +206,34 @@ def _read_files(files: list[Path], errors: list[GtflowError] | None) -> Iterator
             errors.append(exc)
 
 
+def write_converted(
+    outputs: Iterable[CollectedOutput | HumanLoopOutput],
+    dest: Any,
+    *,
+    class_map: Mapping[int, str],
+    label_attribute: str,
+    store: Any = None,
+    worker: str = "first",
+    skip_empty: bool = False,
+    strict: bool = False,
+    report: ConversionReport | None = None,
+) -> ConversionReport:
+    """Convert ``outputs`` and write the manifest sorted by ``source-ref`` then loop name.
+
+    The one writer behind ``gtflow manifest from-a2i`` and ``gtflow loops collect --manifest``,
+    so both write the same bytes for the same answers and reruns converge.
+    """
+    from gtflow.manifest import write_manifest
+
+    report = report if report is not None else ConversionReport()
+    lines = list(convert_outputs(outputs, class_map, label_attribute, worker=worker, skip_empty=skip_empty,
+                                 strict=strict, report=report))
+    meta = metadata_key(label_attribute)
+    lines.sort(key=lambda line: (line["source-ref"], line[meta]["job-name"]))
+    write_manifest(dest, lines, store=store)
+    return report
+
+
 def from_a2i(
     src: str,
     dest: Any,
@@ -222,7 +251,7 @@ def from_a2i(
     :func:`gtflow.manifest.write_manifest`). Lines are sorted by ``source-ref`` then loop name,
     so reruns write the same file.
     """
-    from gtflow.manifest import attribute_name_problems, write_manifest
+    from gtflow.manifest import attribute_name_problems
 
     problems = attribute_name_problems(label_attribute)
     if problems:
@@ -231,10 +260,8 @@ def from_a2i(
     report = ConversionReport()
     errors: list[GtflowError] = []
     outputs = read_a2i_source(src, store=store, errors=None if strict else errors)
-    lines = list(convert_outputs(outputs, cmap, label_attribute, worker=worker, skip_empty=skip_empty, strict=strict, report=report))
+    write_converted(outputs, dest, class_map=cmap, label_attribute=label_attribute, store=store, worker=worker,
+                    skip_empty=skip_empty, strict=strict, report=report)
     report.skipped[:0] = errors  # unreadable outputs first, then unconvertible ones
-    meta = metadata_key(label_attribute)
-    lines.sort(key=lambda line: (line["source-ref"], line[meta]["job-name"]))
-    write_manifest(dest, lines, store=store)
     log.info("from-a2i: %d lines, %d empty, %d skipped", report.lines, report.empty, len(report.skipped))
     return report

@@ -5,7 +5,7 @@
                              [--role-arn ARN --workteam-arn ARN]          (aws)
     gtflow loops start PREDICTIONS --flow NAME --class-map FILE [--policy FILE]
                        [--threshold F] [--max-loops N] [--audit-fraction F --audit-seed S]
-                       [--box-min-score F] [--decisions OUT.jsonl] [--dry-run] [--json]
+                       [--box-min-score 0.4] [--max-boxes N] [--decisions OUT.jsonl] [--dry-run] [--json]
     gtflow loops status --flow NAME [--status Completed] [--list] [--json]
     gtflow loops collect --flow NAME [--since ISO-TIME] [-o OUT.jsonl]
                          [--manifest OUT --label-attribute NAME --class-map FILE]
@@ -104,7 +104,9 @@ def create_flow(
 @click.option("--max-loops", type=click.IntRange(min=0), default=None, help="Cap on loops started in this run.")
 @click.option("--audit-fraction", type=click.FloatRange(0, 1), default=None, help="Also route this fraction of confident predictions.")
 @click.option("--audit-seed", default=None, help="Seed of the audit sample.")
-@click.option("--box-min-score", type=click.FloatRange(0, 1), default=None, help="Draw only boxes at or above this score [policy min_score].")
+@click.option("--box-min-score", type=click.FloatRange(0, 1), default=0.4, show_default=True,
+              help="Draw only boxes at or above this score for the reviewer (the blog post's 0.4).")
+@click.option("--max-boxes", type=click.IntRange(min=0), default=None, help="Draw at most this many boxes (best first).")
 @click.option("--header", default=None, help="Header text shown to reviewers.")
 @click.option("--decisions", "decisions_out", default=None, metavar="OUT", help="Write every decision as JSON Lines.")
 @click.option("--dry-run", is_flag=True, help="Decide, but start nothing.")
@@ -113,7 +115,7 @@ def create_flow(
 def start(
     config: GtflowConfig, predictions: str, flow: str, class_map_path: str, policy_path: str | None,
     threshold: float | None, max_loops: int | None, audit_fraction: float | None, audit_seed: str | None,
-    box_min_score: float | None, header: str | None, decisions_out: str | None, dry_run: bool, as_json: bool,
+    box_min_score: float, max_boxes: int | None, header: str | None, decisions_out: str | None, dry_run: bool, as_json: bool,
 ) -> None:
     """Route PREDICTIONS (JSON Lines) and start a human loop for each routed one.
 
@@ -132,7 +134,7 @@ def start(
     records = ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None))
     routed = start_for_predictions(
         backend.human_loops, flow, read_predictions(records), policy, class_map,
-        store=store, box_min_score=box_min_score, header=header, dry_run=dry_run,
+        store=store, box_min_score=box_min_score, max_boxes=max_boxes, header=header, dry_run=dry_run,
     )
     if decisions_out:
         write_manifest(decisions_out, [r.to_dict() for r in routed], store=store if decisions_out.startswith("s3://") else None)
@@ -193,7 +195,7 @@ def collect(
     label_attribute: str | None, class_map_path: str | None, workers: int, as_json: bool,
 ) -> None:
     """Read the answers of a flow's completed loops (all workers' answers kept)."""
-    from gtflow.a2i.convert import ConversionReport, convert_outputs
+    from gtflow.a2i.convert import ConversionReport, write_converted
     from gtflow.errors import GtflowError
     from gtflow.manifest import write_manifest
     from gtflow.routing import load_class_map
@@ -212,8 +214,8 @@ def collect(
         write_manifest(output, [c.output.to_dict() for c in outputs], store=store_if(output))
     report = ConversionReport()
     if manifest_out:
-        lines = list(convert_outputs(outputs, load_class_map(class_map_path), label_attribute, report=report))  # type: ignore[arg-type]
-        write_manifest(manifest_out, lines, store=store_if(manifest_out))
+        write_converted(outputs, manifest_out, class_map=load_class_map(class_map_path),  # type: ignore[arg-type]
+                        label_attribute=label_attribute, store=store_if(manifest_out), report=report)
     answers = sum(len(c.output.human_answers) for c in outputs)
     summary = {"loops": len(outputs), "answers": answers, "unreadable": len(errors), "manifest": report.to_dict() if manifest_out else None}
     if as_json:

@@ -2,8 +2,11 @@
 
     gtflow predict IMAGE... (--model s3://.../model.tar.gz | --endpoint NAME) [--score-threshold 0.2]
 
-IMAGE is an ``s3://`` URI in the configured store or a local file. One JSON line per image:
-``{"source": IMAGE, "prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}``.
+IMAGE is an ``s3://`` URI in the configured store or a local file. One JSON line per image,
+the endpoint's response plus the image, exactly what ``gtflow loops start`` reads::
+
+    {"source-ref": IMAGE, "prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...],
+     "image_size": [{"width": W, "height": H, "depth": 3}]}
 """
 
 from __future__ import annotations
@@ -59,4 +62,21 @@ def command(config: GtflowConfig, images: tuple[str, ...], model: str | None, en
         data = store.get_bytes(image) if store is not None and image.startswith("s3://") else Path(image).read_bytes()
         out = predictor.predict(data)
         rows = [r for r in out["prediction"] if r[1] >= score_threshold]
-        click.echo(json.dumps({"source": image, "prediction": rows}))
+        click.echo(json.dumps({"source-ref": image, "prediction": rows, "image_size": [_image_size(data, image)]}))
+
+
+def _image_size(data: bytes, where: str) -> dict[str, int]:
+    """``{"width", "height", "depth"}`` as Ground Truth writes it, from the image header."""
+    import io
+
+    from gtflow.errors import ContractError
+    from gtflow.training._deps import require_pillow
+
+    Image = require_pillow()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            depth = len(img.getbands())
+    except Exception as exc:  # Pillow raises several kinds
+        raise ContractError(f"not a readable image: {exc}", path=where) from exc
+    return {"width": width, "height": height, "depth": depth}

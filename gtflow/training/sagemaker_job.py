@@ -174,12 +174,10 @@ class ObjectDetectionHyperParameters:
         if self.label_width < 7:
             raise UsageError("label_width must be >= 7 (2 header values + 5 per object)", field="label_width")
         if self.lr_scheduler_step is not None and not re.fullmatch(r"\d+(,\d+)*", self.lr_scheduler_step):
-            raise UsageError("lr_scheduler_step is a comma list of epochs, e.g. '10,20'", field="lr_scheduler_step")
-        if self.lr_scheduler_step is not None:
-            steps = [int(s) for s in self.lr_scheduler_step.split(",")]
-            if steps != sorted(steps) or steps[-1] >= self.epochs:
-                raise UsageError("lr_scheduler_step must be increasing epochs below `epochs`",
-                                 field="lr_scheduler_step")
+            # AWS documents only "a comma-separated list of epochs" (a string); steps at or past
+            # `epochs` simply never fire, so the post's lr_scheduler_step=3,6 with epochs=1 is valid.
+            raise UsageError(f"lr_scheduler_step={self.lr_scheduler_step!r} is not a comma-separated list of "
+                             "epochs, e.g. '10,20'", field="lr_scheduler_step")
         if self.kv_store not in (None, "dist_sync", "dist_async"):
             raise UsageError("kv_store must be dist_sync or dist_async", field="kv_store")
         if self.freeze_layer_pattern is not None:
@@ -207,25 +205,46 @@ class ObjectDetectionHyperParameters:
         return hp
 
     @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every documented hyperparameter name, sorted."""
+        return tuple(sorted(f.name for f in fields(cls)))
+
+    @classmethod
     def from_strings(cls, values: Mapping[str, str]) -> ObjectDetectionHyperParameters:
-        """Parse ``name=value`` strings (CLI ``--hp``, or a job's ``HyperParameters``)."""
-        kinds = {f.name: f.type for f in fields(cls)}
+        """Parse ``name=value`` strings (CLI ``--hp``, or a job's ``HyperParameters``).
+
+        Unknown names are refused with the list of documented ones.
+
+            >>> hp = ObjectDetectionHyperParameters.from_strings(
+            ...     {"num_classes": "20", "num_training_samples": "16551", "epochs": "1",
+            ...      "lr_scheduler_step": "3,6"})
+            >>> hp.to_dict()["lr_scheduler_step"]
+            '3,6'
+        """
+        kinds = {f.name: str(f.type) for f in fields(cls)}
+        unknown = sorted(k for k in values if k not in kinds)
+        if unknown:
+            raise UsageError(f"unknown hyperparameter{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(unknown)}; the Object Detection algorithm documents: "
+                             f"{', '.join(cls.names())}", field=unknown[0])
         out: dict[str, Any] = {}
         for k, v in values.items():
-            if k not in kinds:
-                raise UsageError(f"unknown hyperparameter {k!r}", field=k)
-            t = str(kinds[k])
+            t = kinds[k]
+            text = str(v).strip()
             try:
                 if "bool" in t:
-                    out[k] = str(v).lower() in ("true", "1")
+                    if text.lower() not in ("true", "false"):
+                        raise ValueError(text)
+                    out[k] = text.lower() == "true"
                 elif "int" in t:
-                    out[k] = int(v)
+                    out[k] = int(text)
                 elif "float" in t:
-                    out[k] = float(v)
+                    out[k] = float(text)
                 else:
-                    out[k] = str(v)
+                    out[k] = text
             except ValueError as exc:
-                raise UsageError(f"{k}={v!r} is not a valid value", field=k) from exc
+                kind = "True or False" if "bool" in t else "an integer" if "int" in t else "a number"
+                raise UsageError(f"{k}={text!r} is not {kind}", field=k) from exc
         return cls(**out)
 
     def to_dict(self, *, use_pretrained_model: int | None = None) -> dict[str, str]:

@@ -41,7 +41,8 @@ def test_loops_cli_end_to_end(tmp_path: Path):
     assert code == 0 and out.strip() == "arn:aws:sagemaker:local:000000000000:flow-definition/od-review"
     assert run(root, "loops", "create-flow", "od-review", "--output", "s3://bucket/a2i")[0] == 0  # idempotent
 
-    args = ["loops", "start", str(tmp_path / "preds.jsonl"), "--flow", "od-review", "--class-map", str(tmp_path / "classes.json")]
+    args = ["loops", "start", str(tmp_path / "preds.jsonl"), "--flow", "od-review", "--class-map", str(tmp_path / "classes.json"),
+            "--box-min-score", "0.2"]  # the 0.3 box is drawn (default 0.4 would hide it)
     code, out = run(root, *args, "--dry-run", "--json")
     assert json.loads(out) == {"predictions": 3, "routed": 2, "started": 0, "alreadyStarted": 0, "dryRun": True,
                                "reasons": {"below-threshold": 1, "confident": 1, "no-detection": 1}}

@@ -158,7 +158,7 @@ def test_incremental_job_checks_num_classes_and_base_network():
 @pytest.mark.parametrize("kw", [
     {"learning_rate": 0.0}, {"learning_rate": 1.5}, {"momentum": 0.0}, {"weight_decay": 1.0},
     {"image_shape": 256}, {"optimizer": "lamb"}, {"base_network": "mobilenet"},
-    {"lr_scheduler_step": "20,10"}, {"lr_scheduler_step": "10,40"}, {"mini_batch_size": 0},
+    {"lr_scheduler_step": "10;20"}, {"lr_scheduler_step": "1,,2"}, {"mini_batch_size": 0},
     {"nms_threshold": 0}, {"early_stopping_tolerance": 1.5}, {"use_pretrained_model": 2},
     {"label_width": 5}, {"kv_store": "local"},
 ])
