@@ -213,8 +213,8 @@ def collect(
     if output:
         write_manifest(output, [c.output.to_dict() for c in outputs], store=store_if(output))
     report = ConversionReport()
-    if manifest_out:
-        write_converted(outputs, manifest_out, class_map=load_class_map(class_map_path),  # type: ignore[arg-type]
+    if manifest_out and label_attribute and class_map_path:
+        write_converted(outputs, manifest_out, class_map=load_class_map(class_map_path),
                         label_attribute=label_attribute, store=store_if(manifest_out), report=report)
     answers = sum(len(c.output.human_answers) for c in outputs)
     summary = {"loops": len(outputs), "answers": answers, "unreadable": len(errors), "manifest": report.to_dict() if manifest_out else None}

@@ -345,3 +345,14 @@ def _register_from_a2i() -> None:
 
 
 _register_from_a2i()
+
+
+# -- import / export of VOC, COCO, YOLO (gtflow/cli/_formats.py) -------------------------------
+def _register_formats() -> None:
+    from gtflow.cli._formats import export_command, import_command
+
+    command.add_command(import_command, "import")
+    command.add_command(export_command, "export")
+
+
+_register_formats()
