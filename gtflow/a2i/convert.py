@@ -39,6 +39,7 @@ from gtflow.errors import ContractError, GtflowError, UsageError
 from gtflow.logs import get_logger
 from gtflow.routing import load_class_map, parse_class_map
 from gtflow.wire.a2i import HumanLoopOutput
+from gtflow.wire.crowd import BOUNDING_BOX_WIDGETS, bounding_box_answer
 from gtflow.wire.output import a2i_job_ref, metadata_key, object_detection_label
 
 __all__ = [
@@ -56,24 +57,22 @@ __all__ = [
 
 log = get_logger(__name__)
 
-#: Widget names seen in bounding-box reviews, tried first.
-ANSWER_FIELDS = ("annotatedResult", "boundingBox")
+#: Widget names seen in bounding-box reviews (``annotatedResult``, ``boundingBox``).
+ANSWER_FIELDS = BOUNDING_BOX_WIDGETS
 
 
 def find_answer_field(answer_content: Mapping[str, Any]) -> str | None:
-    """The form field that holds a crowd-bounding-box answer, or None.
+    """The form field that holds a crowd-bounding-box answer, or None when there is none; a
+    form with several box widgets raises ContractError (the same rule as consolidation:
+    :func:`gtflow.wire.crowd.bounding_box_answer`).
 
     >>> find_answer_field({"boundingBox": {"boundingBoxes": [], "inputImageProperties": {}}})
     'boundingBox'
     """
-    for name in ANSWER_FIELDS:
-        v = answer_content.get(name)
-        if isinstance(v, Mapping) and "boundingBoxes" in v:
-            return name
-    for name, v in answer_content.items():
-        if isinstance(v, Mapping) and "boundingBoxes" in v:
-            return name
-    return None
+    found = [k for k, v in answer_content.items() if isinstance(v, Mapping) and "boundingBoxes" in v]
+    if len(found) > 1:
+        bounding_box_answer(answer_content)  # raises, naming the widgets
+    return found[0] if found else None
 
 
 def _pick(output: HumanLoopOutput, worker: str) -> Any:
@@ -91,8 +90,10 @@ def to_manifest_line(
     *,
     worker: str = "first",
     path: str | None = None,
+    widget: str | None = None,
 ) -> dict[str, Any]:
-    """One augmented-manifest line from one loop's output (see the module docstring)."""
+    """One augmented-manifest line from one loop's output (see the module docstring);
+    ``widget`` names the box widget when the form has several."""
     if worker not in ("first", "last"):
         raise UsageError("worker must be 'first' or 'last'", field="worker")
     where = path or output.human_loop_name
@@ -102,28 +103,18 @@ def to_manifest_line(
     answer = _pick(output, worker)
     if answer is None:
         raise ContractError("the loop has no answer", path=where, field="humanAnswers")
-    name = find_answer_field(answer.answer_content)
-    if name is None:
-        raise ContractError(
-            "no bounding-box answer (a field with boundingBoxes) in answerContent", path=where,
-            field="humanAnswers[].answerContent",
-        )
-    result = answer.answer_content[name]
-    props = result.get("inputImageProperties")
-    if not isinstance(props, Mapping) or "width" not in props or "height" not in props:
-        raise ContractError("missing width/height", path=where, field=f"answerContent.{name}.inputImageProperties")
-    boxes = result.get("boundingBoxes")
-    if not isinstance(boxes, list):
-        raise ContractError("expected a list", path=where, field=f"answerContent.{name}.boundingBoxes")
     names_to_ids = {n: i for i, n in class_map.items()}
+    name = widget or "answerContent"
     try:
+        name, result = bounding_box_answer(answer.answer_content, widget, "answerContent")
+        props = result.input_image_properties
         label, meta = object_detection_label(
-            boxes, names_to_ids, image_width=props["width"], image_height=props["height"],
+            result.bounding_boxes, names_to_ids, image_width=props.width, image_height=props.height,
             job_name=a2i_job_ref(output.human_loop_name), confidences=1, human_annotated="yes",
             creation_date=answer.submission_time, full_class_map=True,
         )
     except GtflowError as exc:
-        if exc.field:
+        if exc.field and not exc.field.startswith("answerContent"):
             exc.field = f"answerContent.{name}.{exc.field}"
         raise exc.at(path=where) from None
     return {"source-ref": source, label_attribute: label.to_dict(), metadata_key(label_attribute): meta.to_dict()}

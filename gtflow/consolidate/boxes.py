@@ -10,7 +10,7 @@ The rule (documented in docs/labeling-jobs.md):
    does not depend on the order in which answers arrive.
 3. A cluster is kept when at least ``min_votes`` workers drew it (default: half of the
    workers who answered, rounded up). Its box is the mean of the members' corners, rounded
-   to whole pixels.
+   to whole pixels (half up: :func:`gtflow.wire.output.whole_pixel`).
 4. Per-object confidence = (workers in the cluster / workers who answered) x mean IoU of the
    members with the fused box, rounded to 2 places. Identical workers give 1.0.
 
@@ -41,6 +41,9 @@ from gtflow.consolidate.request import (
     failure_item,
     response_item,
 )
+from gtflow.errors import ContractError
+from gtflow.wire.crowd import bounding_box_answer
+from gtflow.wire.output import whole_pixel
 
 __all__ = [
     "Box",
@@ -50,7 +53,6 @@ __all__ = [
     "cluster_many",
     "parse_worker_boxes",
     "consolidate_boxes",
-    "find_widget",
 ]
 
 
@@ -343,8 +345,10 @@ def _fuse_batched(
     for c, (xa, ya, xb, yb, agr) in enumerate(zip(x1.tolist(), y1.tolist(), x2.tolist(), y2.tolist(),
                                                    agreement.tolist(), strict=True)):
         oi, label, who, n, kk = meta[c]
-        lft, tp = round(xa), round(ya)
-        out[oi].append(FusedBox(label, lft, tp, round(xb) - lft, round(yb) - tp, round(kk / n * agr, 2), who))
+        lft, tp = whole_pixel(xa), whole_pixel(ya)
+        out[oi].append(
+            FusedBox(label, lft, tp, whole_pixel(xb) - lft, whole_pixel(yb) - tp, round(kk / n * agr, 2), who)
+        )
     return out
 
 
@@ -354,54 +358,24 @@ def _fuse(label: str, members: list[Box], who: list[str], n_workers: int) -> Fus
     y1 = sum(b.top for b in members) / k
     x2 = sum(b.left + b.width for b in members) / k
     y2 = sum(b.top + b.height for b in members) / k
-    left, top = round(x1), round(y1)
-    width, height = round(x2) - left, round(y2) - top
+    left, top = whole_pixel(x1), whole_pixel(y1)
+    width, height = whole_pixel(x2) - left, whole_pixel(y2) - top
     mean_box = Box(label, x1, y1, x2 - x1, y2 - y1)
     agreement = sum(iou(b, mean_box) for b in members) / k
     conf = round(k / n_workers * agreement, 2)
     return FusedBox(label, left, top, width, height, conf, tuple(sorted(who)))
 
 
-def find_widget(content: Mapping[str, Any], key: str, name: str | None = None) -> Mapping[str, Any] | None:
-    """The widget output in a worker's content that holds ``key`` (or the one called ``name``)."""
-    if name is not None:
-        v = content.get(name)
-        return v if isinstance(v, Mapping) else None
-    found = [v for _, v in sorted(content.items()) if isinstance(v, Mapping) and key in v]
-    return found[0] if len(found) == 1 else None
-
-
 def parse_worker_boxes(
     content: Mapping[str, Any], *, widget: str | None = None
 ) -> tuple[list[Box], tuple[int, int] | None]:
-    """A worker's boxes and the ``(width, height)`` they reported; ValueError if unreadable."""
-    out = find_widget(content, "boundingBoxes", widget)
-    if out is None:
-        where = f"widget {widget!r}" if widget else "a single widget with boundingBoxes"
-        raise ValueError(f"answer has no {where}")
-    raw = out.get("boundingBoxes")
-    if not isinstance(raw, list):
-        raise ValueError("boundingBoxes is not a list")
-    boxes = []
-    for i, b in enumerate(raw):
-        if not isinstance(b, Mapping) or not isinstance(b.get("label"), str):
-            raise ValueError(f"boundingBoxes[{i}] has no label")
-        vals = []
-        for k in ("left", "top", "width", "height"):
-            v = b.get(k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"boundingBoxes[{i}].{k} is not a number")
-            vals.append(v)
-        if vals[2] < 0 or vals[3] < 0:
-            raise ValueError(f"boundingBoxes[{i}] has a negative size")
-        boxes.append(Box(b["label"], *vals))
-    props = out.get("inputImageProperties")
-    size = None
-    if isinstance(props, Mapping):
-        w, h = props.get("width"), props.get("height")
-        if isinstance(w, (int, float)) and isinstance(h, (int, float)):
-            size = (int(w), int(h))
-    return boxes, size
+    """A worker's boxes and the ``(width, height)`` they reported, read through
+    :func:`gtflow.wire.crowd.bounding_box_answer` (ContractError naming the field if
+    unreadable: no box widget or several, a missing or non-numeric value, a negative size)."""
+    _, out = bounding_box_answer(content, widget)
+    boxes = [Box(b.label, b.left, b.top, b.width, b.height) for b in out.bounding_boxes]
+    props = out.input_image_properties
+    return boxes, (props.width, props.height)
 
 
 def consolidate_boxes(
@@ -429,7 +403,7 @@ def consolidate_boxes(
         for ans in obj.answers:
             try:
                 boxes, size = parse_worker_boxes(ans.content, widget=widget)
-            except ValueError as exc:
+            except ContractError as exc:
                 problems.append(f"{exc} (worker {ans.worker_id})")
                 continue
             valid[ans.worker_id] = boxes

@@ -38,6 +38,8 @@ from gtflow.consolidate.request import (
     failure_item,
     response_item,
 )
+from gtflow.errors import ContractError
+from gtflow.wire.crowd import MultiSelectOutput, classifier_answer
 
 __all__ = [
     "find_classifier_output",
@@ -51,28 +53,14 @@ METHODS = ("majority", "dawid-skene")
 
 
 def find_classifier_output(content: Mapping[str, Any], widget: str | None = None) -> str | list[str]:
-    """The chosen label (str) or labels (list) in one worker's content; ValueError if absent."""
-    if widget is not None:
-        candidates = [content.get(widget)]
-    else:
-        candidates = [
-            v for _, v in sorted(content.items())
-            if isinstance(v, Mapping) and ("label" in v or "labels" in v)
-        ]
-        if len(candidates) > 1:
-            raise ValueError("several classifier outputs in one answer: pass the widget name")
-    if not candidates or not isinstance(candidates[0], Mapping):
-        raise ValueError(f"no classifier output{' ' + repr(widget) if widget else ''} in the answer")
-    out = candidates[0]
-    if "labels" in out:
-        labels = out["labels"]
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise ValueError("classifier 'labels' is not a list of strings")
-        return sorted(set(labels))
-    label = out.get("label")
-    if not isinstance(label, str) or not label:
-        raise ValueError("classifier 'label' is not a non-empty string")
-    return label
+    """The chosen label (str) or labels (sorted list) in one worker's content, read through
+    :func:`gtflow.wire.crowd.classifier_answer`; ContractError naming the field if absent."""
+    name, out = classifier_answer(content, widget)
+    if isinstance(out, MultiSelectOutput):
+        return sorted(set(out.labels))
+    if not out.label:
+        raise ContractError("expected a non-empty string", field=f"{name}.label")
+    return out.label
 
 
 def majority_label(votes: Mapping[str, str], categories: Sequence[str]) -> tuple[str, float]:
@@ -187,7 +175,7 @@ def consolidate_classification(
         for ans in obj.answers:
             try:
                 valid[ans.worker_id] = find_classifier_output(ans.content, widget)
-            except ValueError as exc:
+            except ContractError as exc:
                 problems.append(f"{exc} (worker {ans.worker_id})")
                 continue
             v = valid[ans.worker_id]

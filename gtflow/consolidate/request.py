@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gtflow.errors import ContractError
-from gtflow.wire.output import format_creation_date
+from gtflow.wire.gt_lambda import (
+    ConsolidatedAnnotation,
+    ConsolidationResponseItem,
+    WorkerAnnotation,
+)
+from gtflow.wire.output import FailureMetadata, format_creation_date
 
 __all__ = [
     "WorkerAnswer",
@@ -106,48 +111,25 @@ def creation_date_from_uri(uri: str, fallback: _dt.datetime | None = None) -> st
     return format_creation_date(fallback)
 
 
-def _decode_content(raw: Any) -> Mapping[str, Any]:
-    value = raw
-    # UI-produced JSON text can arrive double-encoded ([ELAN], [COMP]).
-    for _ in range(3):
-        if not isinstance(value, str):
-            break
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise ValueError("annotationData.content is not valid JSON") from exc
-    if not isinstance(value, Mapping):
-        raise ValueError("annotationData.content is not a JSON object")
-    return value
-
-
 def _answer(a: Any, path: str, store: _Reader | None) -> WorkerAnswer:
-    if not isinstance(a, Mapping):
-        raise ValueError(f"{path} is not an object")
-    wid = a.get("workerId")
-    if not isinstance(wid, str) or not wid:
-        raise ValueError(f"{path}.workerId is missing")
-    data = a.get("annotationData")
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{path}.annotationData is missing (worker {wid})")
-    if "content" in data:
-        try:
-            content = _decode_content(data["content"])
-        except ValueError as exc:
-            raise ValueError(f"{exc} (worker {wid})") from exc
-    elif isinstance(data.get("s3Uri"), str):
-        if store is None:
-            raise ValueError(f"annotationData.s3Uri given but no store to read it (worker {wid})")
-        try:
-            content = _decode_content(store.get_text(data["s3Uri"]))
-        except ValueError as exc:
-            raise ValueError(f"{exc} (worker {wid}, read from annotationData.s3Uri)") from exc
-        except Exception as exc:  # a missing object fails this answer, not the batch
-            raise ValueError(f"annotationData.s3Uri cannot be read (worker {wid}): {type(exc).__name__}") from exc
-    else:
-        raise ValueError(f"annotationData has neither content nor s3Uri (worker {wid})")
+    """One request entry read through :class:`gtflow.wire.WorkerAnnotation` (ContractError
+    naming the field when it cannot be read)."""
+    ann = WorkerAnnotation.from_dict(a, path)
+    wid = ann.worker_id
+    if not wid:
+        raise ContractError("missing required field", field=f"{path}.workerId")
+    read = store.get_text if store is not None else None
+    where = f"{path}.annotationData"
+    try:
+        content = ann.annotation_data.parse_content(where, read=read)
+    except ContractError as exc:
+        raise ContractError(f"{exc.message} (worker {wid})", field=exc.field) from exc
+    except Exception as exc:  # a missing s3Uri object fails this answer, not the batch
+        raise ContractError(
+            f"cannot be read (worker {wid}): {type(exc).__name__}", field=f"{where}.s3Uri"
+        ) from exc
     if not content:
-        raise ValueError(f"empty answer (worker {wid})")
+        raise ContractError(f"empty answer (worker {wid})", field=f"{where}.content")
     return WorkerAnswer(wid, content)
 
 
@@ -175,7 +157,7 @@ def parse_request(items: Any, *, store: _Reader | None = None, path: str = "payl
         for j, a in enumerate(anns):
             try:
                 ans = _answer(a, f"[{i}].annotations[{j}]", store)
-            except ValueError as exc:
+            except ContractError as exc:
                 slot["problems"].append(str(exc))
                 continue
             prev = slot["answers"].get(ans.worker_id)
@@ -200,7 +182,7 @@ def _oid_key(oid: str) -> tuple[int, int | str]:
 
 def response_item(oid: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """One element of the post-annotation response."""
-    return {"datasetObjectId": oid, "consolidatedAnnotation": {"content": dict(content)}}
+    return ConsolidationResponseItem(oid, ConsolidatedAnnotation(dict(content))).to_dict()
 
 
 def failure_metadata(reason: str) -> dict[str, Any]:
@@ -208,7 +190,7 @@ def failure_metadata(reason: str) -> dict[str, Any]:
 
     ``retry-count`` is 0: gtflow does not retry a consolidation that failed on its input.
     """
-    return {"retry-count": 0, "failure-reason": f"ClientError: {reason}", "human-annotated": "true"}
+    return FailureMetadata(f"ClientError: {reason}", retry_count=0, human_annotated="true").to_dict()
 
 
 def failure_item(oid: str, attr: str, reason: str) -> dict[str, Any]:

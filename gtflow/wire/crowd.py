@@ -61,6 +61,9 @@ __all__ = [
     "Instance",
     "InstanceSegmentationOutput",
     "ELEMENTS",
+    "BOUNDING_BOX_WIDGETS",
+    "bounding_box_answer",
+    "classifier_answer",
     "validate_element_output",
     "parse_form_output",
     "form_to_dict",
@@ -128,6 +131,39 @@ class BoundingBoxOutput(WireValue):
         kw.setdefault("image_width", self.input_image_properties.width)
         kw.setdefault("image_height", self.input_image_properties.height)
         return object_detection_label(self.bounding_boxes, class_map, **kw)
+
+
+#: Widget names seen for crowd-bounding-box: gtflow's review template and the A2I samples use
+#: ``annotatedResult``, GT's built-in template ``boundingBox``.
+BOUNDING_BOX_WIDGETS = ("annotatedResult", "boundingBox")
+
+
+def bounding_box_answer(
+    answer: Mapping[str, Any], widget: str | None = None, path: str = ""
+) -> tuple[str, BoundingBoxOutput]:
+    """The crowd-bounding-box output in one worker's form submission: ``(name, output)``.
+
+    The one rule every consumer applies (consolidation, A2I conversion, the portal): with
+    ``widget``, that field; otherwise the single field whose value has ``boundingBoxes``. No
+    such field, or several (two box widgets in one form), is a ContractError naming them: the
+    caller must say which widget holds the answer.
+
+    >>> name, out = bounding_box_answer({"boundingBox": {"boundingBoxes": [],
+    ...     "inputImageProperties": {"height": 2, "width": 3}}})
+    >>> name, out.input_image_properties.width
+    ('boundingBox', 3)
+    """
+    answer = expect_object(answer, path)
+    if widget is not None:
+        if widget not in answer:
+            raise fail(join(path, widget), "missing: no answer under this widget name")
+        return widget, BoundingBoxOutput.from_dict(answer[widget], join(path, widget))
+    found = [k for k, v in answer.items() if isinstance(v, Mapping) and "boundingBoxes" in v]
+    if not found:
+        raise fail(path, "no bounding-box answer (a field with boundingBoxes)")
+    if len(found) > 1:
+        raise fail(path, f"several bounding-box answers ({', '.join(found)}): name the widget")
+    return found[0], BoundingBoxOutput.from_dict(answer[found[0]], join(path, found[0]))
 
 
 # --------------------------------------------------------------------------- keypoint, polygon, line
@@ -267,6 +303,34 @@ class MultiSelectOutput(WireValue):
 
     _ORDER: ClassVar[tuple[str, ...]] = ("labels",)
 
+
+
+def classifier_answer(
+    answer: Mapping[str, Any], widget: str | None = None, path: str = ""
+) -> tuple[str, ClassifierOutput | MultiSelectOutput]:
+    """The (multi-select) classifier output in one worker's form submission: ``(name,
+    output)``; the same rule as :func:`bounding_box_answer` (a field with ``label`` or
+    ``labels``; none or several is a ContractError unless ``widget`` names it).
+
+    >>> classifier_answer({"category": {"label": "cat"}})[1].label
+    'cat'
+    """
+    answer = expect_object(answer, path)
+    if widget is None:
+        found = [
+            k for k, v in answer.items() if isinstance(v, Mapping) and ("label" in v or "labels" in v)
+        ]
+        if len(found) != 1:
+            if not found:
+                raise fail(path, "no classifier answer (a field with label or labels)")
+            raise fail(path, f"several classifier answers ({', '.join(found)}): name the widget")
+        widget = found[0]
+    elif widget not in answer:
+        raise fail(join(path, widget), "missing: no answer under this widget name")
+    value = expect_object(answer[widget], join(path, widget))
+    if "labels" in value:
+        return widget, MultiSelectOutput.from_dict(value, join(path, widget))
+    return widget, ClassifierOutput.from_dict(value, join(path, widget))
 
 
 # --------------------------------------------------------------------------- entities

@@ -318,7 +318,9 @@ class AnnotationData(WireValue):
                 raise fail(where, "the annotation is stored at s3Uri: pass read= to fetch it")
             text = read(self.s3_uri or "")
         value = _loads(text, where)
-        if isinstance(value, str):  # double-encoded
+        for _ in range(2):  # UI-produced JSON text can arrive double- (even triple-) encoded
+            if not isinstance(value, str):
+                break
             value = _loads(value, where)
         if not isinstance(value, dict):
             raise fail(where, f"expected a JSON object, got {type_name(value)}")

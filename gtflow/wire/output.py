@@ -21,6 +21,7 @@ zone, key order as observed in real files).
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,6 +39,7 @@ from gtflow.wire._base import (
     index,
     join,
     type_name,
+    whole_pixel,
     wire,
 )
 
@@ -77,6 +79,7 @@ __all__ = [
     "label_verification_label",
     "custom_label",
     "failure_metadata",
+    "whole_pixel",
 ]
 
 OD_TYPE = "groundtruth/object-detection"
@@ -532,7 +535,9 @@ def _pixel(box: Any, name: str, i: int) -> int:
     v = _box_field(box, name, i)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise fail(f"boxes[{i}].{name}", f"expected a number, got {type_name(v)}")
-    return int(round(v))
+    if not math.isfinite(v):
+        raise fail(f"boxes[{i}].{name}", f"expected a finite number, got {v!r}")
+    return whole_pixel(v)
 
 
 def _class_ids(class_map: Mapping[str, int] | Sequence[str]) -> dict[str, int]:
@@ -558,7 +563,7 @@ def object_detection_label(
     """Build an object-detection label and its metadata from boxes and a class map.
 
     ``boxes``: mappings or objects with ``label, left, top, width, height`` (crowd-bounding-box
-    output boxes fit); pixel values are rounded to integers. ``class_map``: label name to class
+    output boxes fit); pixel values are rounded to integers (:func:`whole_pixel`, half up). ``class_map``: label name to class
     id, or a list of names (index = id). ``class-map`` lists only the classes used (as GT does)
     unless ``full_class_map`` (as the A2I-retraining samples do). ``confidences``: one value for
     all boxes or one per box. ``job_name``: the full value, e.g. ``labeling_job_ref(name)`` or

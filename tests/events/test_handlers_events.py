@@ -266,7 +266,7 @@ def test_post_failures_keep_the_batch_going(tmp_path: Path) -> None:
     content = check_post(resp, payload)
     assert "test-label-attribute" in content["0"]
     for oid, why in [("1", "only 2 usable answer(s) of 3"), ("2", "empty answer (worker w2)"),
-                     ("3", "not valid JSON (worker w2)")]:
+                     ("3", "annotationData.content: not valid JSON")]:
         meta = content[oid]["test-label-attribute-metadata"]
         assert "test-label-attribute" not in content[oid]
         assert meta["human-annotated"] == "true" and meta["retry-count"] == 0

@@ -57,7 +57,7 @@ def test_dawid_skene_discounts_a_worker_who_disagrees_with_everyone() -> None:
 def test_classifier_output_found_under_any_name() -> None:
     assert find_classifier_output({"crowd-image-classifier": {"label": "Falcon"}}) == "Falcon"
     assert find_classifier_output({"category": {"labels": ["b", "a"]}, "note": "x"}) == ["a", "b"]
-    with pytest.raises(ValueError, match="several"):
+    with pytest.raises(ContractError, match=r"several classifier answers \(a, b\)"):
         find_classifier_output({"a": {"label": "x"}, "b": {"label": "y"}})
     assert find_classifier_output({"a": {"label": "x"}, "b": {"label": "y"}}, "b") == "y"
 
