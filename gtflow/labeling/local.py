@@ -277,11 +277,14 @@ class LocalLabelingJob:
         objects: dict[str, dict[str, Any]] = {}
         batch: list[tuple[str, Mapping[str, Any]]] = []
         n = 0
+        pre_options = dict(spec.pre_options)
+        if spec.pre_handler.endswith("object-detection-review") and spec.label_categories is not None:
+            pre_options.setdefault("labels", list(spec.label_categories))  # the job's full list
         for oid, line in self._lines():
             n += 1
             event = {"version": "2018-10-06", "labelingJobArn": spec.arn, "dataObject": line}
             try:
-                raw = _call_handler(spec.pre_handler, event, store=self.store, options=spec.pre_options)
+                raw = _call_handler(spec.pre_handler, event, store=self.store, options=pre_options)
                 from gtflow.wire.gt_lambda import PreAnnotationResponse
 
                 resp = PreAnnotationResponse.from_dict(raw)

@@ -6,8 +6,10 @@ checks that catch it before a job is launched (CONTRACTS.md 3.2 and 3.7):
 
 * ``source-ref`` present on every line, a string (an ``s3://`` URI on AWS);
 * ``<attr>.image_size`` a list with one ``{width, height, depth}`` of positive integers;
-* ``<attr>.annotations[]`` of integer ``class_id, left, top, width, height`` with the box
-  inside the image, ``0 <= class_id < num_classes``;
+* ``<attr>.annotations[]`` of integer ``class_id`` and pixel ``left, top, width, height``
+  with the box inside the image, ``0 <= class_id < num_classes``; fractional pixels (GT's
+  consolidated multi-worker lines have ``588.5``) are read as :mod:`gtflow.wire` reads them
+  and noted (``info``): ``train prepare`` writes whole pixels;
 * ``<attr>-metadata.objects`` index-aligned with ``annotations``; one class name per id
   across all lines (``class-map``);
 * images with no boxes reported per policy (error / warn / drop);
@@ -16,6 +18,7 @@ checks that catch it before a job is launched (CONTRACTS.md 3.2 and 3.7):
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from gtflow.manifest.limits import attribute_name_problems
@@ -36,6 +39,11 @@ class _SlowPath(Exception):
 
 def _is_int(v: Any) -> bool:
     return type(v) is int  # bool is not a pixel count
+
+
+def _is_pixel(v: Any) -> bool:
+    """The one rule of :data:`gtflow.wire.Pixel`: an integer or a finite fraction."""
+    return type(v) is int or (type(v) is float and math.isfinite(v))
 
 
 def find_label_attributes(record: dict[str, Any]) -> list[str]:
@@ -255,9 +263,14 @@ class ObjectDetectionLint:
                 add(n, f"{where}.class_id", f"is {cid}; num_classes is {self.num_classes} (ids 0..{self.num_classes - 1})", "error")
         ok = True
         for name, v in (("left", left), ("top", top), ("width", w), ("height", h)):
-            if not _is_int(v):
-                add(n, f"{where}.{name}", "missing" if v is None else f"must be an integer pixel value, not {v!r:.40}", "error")
-                ok = False
+            if _is_int(v):
+                continue
+            if _is_pixel(v):  # GT writes half pixels in consolidated multi-worker lines
+                add(n, f"{where}.{name}", f"fractional pixel {v!r:.40}: read as is; train prepare writes "
+                    "whole pixels (half up)", "info")
+                continue
+            add(n, f"{where}.{name}", "missing" if v is None else f"must be a pixel value (a number), not {v!r:.40}", "error")
+            ok = False
         if not ok:
             return
         if left < 0:

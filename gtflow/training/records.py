@@ -21,20 +21,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtflow.errors import ManifestError
+from gtflow.errors import ContractError, ManifestError
+from gtflow.wire.output import (
+    BoundingBoxAnnotation,
+    ObjectDetectionLabel,
+    class_ids,
+    creation_date_of,
+    metadata_key,
+    whole_pixel,
+)
 
 __all__ = ["Box", "DetectionLabel", "DetectionRecord", "parse_creation_date", "union_class_map"]
 
 
-def _int(value: Any, *, field_name: str, path: str | None, line: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise ManifestError(f"must be an integer, not {value!r:.40}", path=path, line=line, field=field_name)
-    return int(value)
+def _read(parse: Any, value: Any, field_name: str, path: str | None, line: int | None) -> Any:
+    """Parse through wire; its ContractError becomes a ManifestError naming file, line, field."""
+    try:
+        return parse(value, field_name)
+    except ContractError as exc:
+        raise ManifestError(exc.message, path=path, line=line, field=exc.field) from None
 
 
 @dataclass(frozen=True)
 class Box:
-    """One annotation: integer pixels, origin top-left."""
+    """One annotation in whole pixels (origin top-left), as the SageMaker Object Detection
+    algorithm's manifest has them: fractional GT values (``588.5`` in consolidated
+    multi-worker lines) are read by :mod:`gtflow.wire` and rounded once, by
+    :func:`gtflow.wire.output.whole_pixel`."""
 
     class_id: int
     left: int
@@ -47,19 +60,17 @@ class Box:
         return (self.left, self.top, self.left + self.width, self.top + self.height)
 
     @classmethod
+    def from_wire(cls, a: BoundingBoxAnnotation) -> Box:
+        return cls(a.class_id, whole_pixel(a.left), whole_pixel(a.top), whole_pixel(a.width), whole_pixel(a.height))
+
+    @classmethod
     def from_dict(
         cls, d: Mapping[str, Any], *, field_name: str = "", path: str | None = None, line: int | None = None
     ) -> Box:
-        if not isinstance(d, Mapping):
-            raise ManifestError("annotation must be an object", path=path, line=line, field=field_name)
-        vals = {}
-        for key in ("class_id", "left", "top", "width", "height"):
-            if key not in d:
-                raise ManifestError("missing key", path=path, line=line, field=f"{field_name}.{key}")
-            vals[key] = _int(d[key], field_name=f"{field_name}.{key}", path=path, line=line)
-        if vals["class_id"] < 0 or vals["width"] < 0 or vals["height"] < 0:
-            raise ManifestError("negative class_id, width or height", path=path, line=line, field=field_name)
-        return cls(**vals)
+        a = _read(BoundingBoxAnnotation.from_dict, d, field_name, path, line)
+        if a.class_id < 0:
+            raise ManifestError("negative class_id", path=path, line=line, field=f"{field_name}.class_id")
+        return cls.from_wire(a)
 
     def to_dict(self) -> dict[str, int]:
         return {"class_id": self.class_id, "left": self.left, "top": self.top,
@@ -79,26 +90,14 @@ class DetectionLabel:
     def from_dict(
         cls, d: Any, *, field_name: str = "", path: str | None = None, line: int | None = None
     ) -> DetectionLabel:
-        if not isinstance(d, Mapping):
-            raise ManifestError("label must be an object", path=path, line=line, field=field_name)
-        size = d.get("image_size")
-        if not isinstance(size, list) or len(size) != 1 or not isinstance(size[0], Mapping):
-            raise ManifestError(
-                "image_size must be a list with one {width, height, depth} object",
-                path=path, line=line, field=f"{field_name}.image_size",
-            )
-        s = size[0]
-        w = _int(s.get("width"), field_name=f"{field_name}.image_size[0].width", path=path, line=line)
-        h = _int(s.get("height"), field_name=f"{field_name}.image_size[0].height", path=path, line=line)
-        depth = _int(s.get("depth", 3), field_name=f"{field_name}.image_size[0].depth", path=path, line=line)
-        anns = d.get("annotations", [])
-        if not isinstance(anns, list):
-            raise ManifestError("annotations must be a list", path=path, line=line, field=f"{field_name}.annotations")
-        boxes = tuple(
-            Box.from_dict(a, field_name=f"{field_name}.annotations[{i}]", path=path, line=line)
-            for i, a in enumerate(anns)
-        )
-        return cls(width=w, height=h, depth=depth, annotations=boxes)
+        label = _read(ObjectDetectionLabel.from_dict, d, field_name, path, line)
+        for i, a in enumerate(label.annotations):
+            if a.class_id < 0:
+                raise ManifestError("negative class_id", path=path, line=line,
+                                    field=f"{field_name}.annotations[{i}].class_id")
+        size = label.size
+        return cls(width=size.width, height=size.height, depth=3 if size.depth is None else size.depth,
+                   annotations=tuple(Box.from_wire(a) for a in label.annotations))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,26 +144,16 @@ class DetectionRecord:
         if label_attribute not in line:
             raise ManifestError("missing label attribute", path=path, line=line_no, field=label_attribute)
         label = DetectionLabel.from_dict(line[label_attribute], field_name=label_attribute, path=path, line=line_no)
-        meta = line.get(f"{label_attribute}-metadata") or {}
+        meta_key = metadata_key(label_attribute)
+        meta = line.get(meta_key) or {}
         if not isinstance(meta, Mapping):
-            raise ManifestError("metadata must be an object", path=path, line=line_no, field=f"{label_attribute}-metadata")
-        raw_map = meta.get("class-map") or {}
-        if not isinstance(raw_map, Mapping):
-            raise ManifestError("class-map must be an object", path=path, line=line_no,
-                                field=f"{label_attribute}-metadata.class-map")
-        cmap: dict[int, str] = {}
-        for k, v in raw_map.items():
-            try:
-                cid = int(k)
-            except (TypeError, ValueError) as exc:
-                raise ManifestError(f"class-map key {k!r} is not an integer", path=path, line=line_no,
-                                    field=f"{label_attribute}-metadata.class-map") from exc
-            cmap[cid] = str(v)
+            raise ManifestError("metadata must be an object", path=path, line=line_no, field=meta_key)
+        cmap = _read(class_ids, meta, meta_key, path, line_no)
         return cls(
             source_ref=ref,
             label=label,
             class_map=cmap,
-            creation_date=parse_creation_date(meta.get("creation-date")),
+            creation_date=parse_creation_date(creation_date_of(meta)),
             raw=dict(line),
         )
 

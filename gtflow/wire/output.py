@@ -80,6 +80,8 @@ __all__ = [
     "custom_label",
     "failure_metadata",
     "whole_pixel",
+    "class_ids",
+    "creation_date_of",
 ]
 
 OD_TYPE = "groundtruth/object-detection"
@@ -134,6 +136,35 @@ def parse_creation_date(value: str) -> _dt.datetime:
     return when.astimezone(_dt.timezone.utc)
 
 
+def class_ids(metadata: Any, path: str = "") -> dict[int, str]:
+    """The ``class-map`` of a ``-metadata`` object keyed by integer class id (``{}`` when it has
+    none); ContractError naming the key that is not an id or the name that is not a string.
+
+    >>> class_ids({"class-map": {"0": "fish"}})
+    {0: 'fish'}
+    """
+    meta = expect_object(metadata, path)
+    raw = meta.get("class-map")
+    where = join(path, "class-map")
+    if raw is None:
+        return {}
+    out: dict[int, str] = {}
+    for k, v in expect_object(raw, where).items():
+        if not isinstance(v, str):
+            raise fail(join(where, k), f"expected a string, got {type_name(v)}")
+        try:
+            out[int(k)] = v
+        except ValueError:
+            raise fail(join(where, k), "keys must be class ids (integers as strings)") from None
+    return out
+
+
+def creation_date_of(metadata: Any) -> str | None:
+    """The ``creation-date`` string of a ``-metadata`` object, or None."""
+    v = metadata.get("creation-date") if isinstance(metadata, Mapping) else None
+    return v if isinstance(v, str) else None
+
+
 def labeling_job_ref(job_name: str) -> str:
     """The ``job-name`` GT writes: ``labeling-job/<name>``.
 
@@ -174,7 +205,7 @@ class ImageSize(WireValue):
 
     width: int = wire()
     height: int = wire()
-    depth: int = wire(default=3, required=True)
+    depth: int | None = wire(default=3)  # GT always writes it; read tolerantly
     extra: Mapping[str, Any] = EXTRA
     key_order: tuple[str, ...] = KEY_ORDER
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gtflow.errors import ConfigError, ObjectNotFoundError
+from gtflow.errors import ConfigError, ObjectNotFoundError, UsageError
 from gtflow.handlers import HANDLERS, get_handler, invoke
 from gtflow.store import LocalStore
 from gtflow.store.base import ObjectInfo
@@ -123,10 +123,13 @@ def test_pre_object_detection_review_from_a_gt_label_line() -> None:
     line = load("gt_output_manifest_bbox_docs.json")
     ev = load("recipe_pre_annotation_event_image.json")
     ev["dataObject"] = line
-    resp = invoke("pre/object-detection-review", ev, store=None, options={"header": "Fix the boxes"})
+    with pytest.raises(UsageError, match="label list"):  # a class-map is not the job's list
+        invoke("pre/object-detection-review", ev, store=None, options={"header": "Fix the boxes"})
+    resp = invoke("pre/object-detection-review", ev, store=None,
+                  options={"header": "Fix the boxes", "labels": ["cat", "dog", "bone"]})
     ti = resp["taskInput"]
     assert ti["taskObject"] == line["source-ref"]
-    assert ti["labels"] == ["dog", "bone"]
+    assert ti["labels"] == ["cat", "dog", "bone"]
     assert ti["initialValue"][0] == {"label": "dog", "left": 111, "top": 134, "width": 61, "height": 128}
     assert [b["label"] for b in ti["initialValue"]] == ["dog", "bone", "bone"]
     assert ti["scores"] == [0.8, 0.9, 0.9]
