@@ -46,15 +46,16 @@ class PortalTask:
 class PortalClient:
     """Signs in with a worker token; ``next_task`` and ``submit`` go through HTTP.
 
-    ``target`` is a base URL (``"http://127.0.0.1:8765"``, uses httpx) or an ASGI app
-    (in-process, uses Starlette's TestClient).
+    ``target`` is a base URL (``"http://127.0.0.1:8765"``, over the network with ``httpx2``)
+    or an ASGI app (in-process, with Starlette's TestClient, which itself runs on ``httpx2``:
+    Starlette deprecates the old ``httpx`` package for it).
     """
 
     def __init__(self, target: Any, token: str, *, timeout: float = 30.0) -> None:
         if isinstance(target, str):
-            import httpx
+            import httpx2
 
-            self.http: Any = httpx.Client(base_url=target.rstrip("/"), timeout=timeout)
+            self.http: Any = httpx2.Client(base_url=target.rstrip("/"), timeout=timeout)
             origin = target.rstrip("/")
         else:
             from starlette.testclient import TestClient
