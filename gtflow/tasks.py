@@ -504,6 +504,26 @@ class TaskQueue:
         ).fetchone()[0]
         return False, taken < info.workers_per_task
 
+    def _hold_problem(self, db: sqlite3.Connection, info: QueueInfo, task_id: str, worker_id: str,
+                      now: _dt.datetime) -> str | None:
+        holds, free = self._may_hold(db, info, task_id, worker_id, now)
+        if holds:
+            return None
+        opened = db.execute(
+            "SELECT 1 FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
+            (info.name, task_id, worker_id),
+        ).fetchone() is not None
+        if not opened:
+            return f"task {task_id!r} in {info.name!r} was not opened by {worker_id}"
+        if not free:
+            return f"the hold on task {task_id!r} lapsed and another worker holds it"
+        return None
+
+    def hold_problem(self, queue: str, task_id: str, worker_id: str) -> str | None:
+        """Why ``worker_id`` may not answer this task now (None: they may), as
+        ``submit(..., require_hold=True)`` would decide it."""
+        return self._hold_problem(self._conn(), self.queue(queue), task_id, worker_id, self.clock())
+
     def claim(self, queue: str, task_id: str, worker_id: str) -> None:
         """Open a task for ``worker_id``: keep their live hold, or take a free place (recording
         acceptance now). Raises TaskHeldError when other workers hold every place.
@@ -577,15 +597,9 @@ class TaskQueue:
             if trow["status"] != "pending":
                 raise ConflictError(f"task {task_id!r} in {queue!r} is {trow['status']}, not open for answers")
             if require_hold:
-                holds, free = self._may_hold(db, info, task_id, worker_id, now)
-                opened = holds or db.execute(
-                    "SELECT 1 FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
-                    (queue, task_id, worker_id),
-                ).fetchone() is not None
-                if not opened:
-                    raise TaskHeldError(f"task {task_id!r} in {queue!r} was not opened by {worker_id}")
-                if not (holds or free):
-                    raise TaskHeldError(f"the hold on task {task_id!r} lapsed and another worker holds it")
+                problem = self._hold_problem(db, info, task_id, worker_id, now)
+                if problem:
+                    raise TaskHeldError(problem)
             arow = db.execute(
                 "SELECT accepted_at FROM assignments WHERE queue=? AND task_id=? AND worker_id=?",
                 (queue, task_id, worker_id),

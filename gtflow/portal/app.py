@@ -49,8 +49,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gtflow.errors import ConflictError, GtflowError, TemplateError, UriError, UsageError
+from gtflow.errors import (
+    ConflictError,
+    ContractError,
+    GtflowError,
+    TemplateError,
+    UriError,
+    UsageError,
+)
 from gtflow.logs import get_logger
+from gtflow.portal.elements import check_answer
 from gtflow.portal.page import CROWD_JS, RelativeSigner, file_urls, rewrite_crowd_script
 from gtflow.portal.prefetch import peek_next
 from gtflow.portal.security import (
@@ -492,6 +500,23 @@ async def submit(request: Request, session: Session) -> Response:
     if task is None:
         return JSONResponse({"error": "there is no such task"}, status_code=404)
     name, task_id = task.queue, task.task_id
+    answered = any(a.worker_id == session.worker_id for a in st.queue.answers(name, task_id))
+    if not answered:  # (a repeat is answered by TaskQueue.submit: the first answer stands)
+        if task.status != "pending":
+            return JSONResponse({"error": f"this task is {task.status}, not open for answers"}, status_code=409)
+        problem = st.queue.hold_problem(name, task_id, session.worker_id)
+        if problem:
+            return JSONResponse({"error": problem}, status_code=403)
+    # Refused at the door: only what this task's template can produce is stored.
+    try:
+        html = _render(st, st.queue.queue(name).template, task.task_input, name)
+        check_answer(answer, html, image_size=lambda src: _image_size(st, src))
+    except ContractError as exc:
+        log.info("answer refused queue=%r task=%r worker=%s field=%r", name, task_id, session.worker_id,
+                 exc.field)
+        return JSONResponse({"error": f"answer refused: {exc}", "field": exc.field}, status_code=422)
+    except GtflowError as exc:
+        return JSONResponse({"error": f"this task's template failed: {exc}"}, status_code=422)
     try:
         result = st.queue.submit(name, task_id, session.worker_id, answer, require_hold=True)
     except TaskHeldError as exc:
@@ -507,6 +532,24 @@ async def submit(request: Request, session: Session) -> Response:
         "timeSpentInSeconds": result.answer.time_spent_seconds,
         "next": f"/queues/{urllib.parse.quote(name, safe='')}/next",
     })
+
+
+def _image_size(st: PortalState, src: str) -> tuple[int, int] | None:
+    """The displayed (EXIF-oriented) size of the store image behind a ``/files/`` URL."""
+    parts = urllib.parse.urlsplit(src)
+    if parts.netloc or not parts.path.startswith("/files/"):
+        return None
+    bucket, _, key = urllib.parse.unquote(parts.path[len("/files/"):]).partition("/")
+    try:
+        from PIL import Image
+
+        with Image.open(st.store.path_for(f"s3://{bucket}/{key}")) as img:
+            w, h = img.size
+            if img.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn: browsers swap
+                w, h = h, w
+            return int(w), int(h)
+    except Exception:  # not an image we can read: the size is not checked
+        return None
 
 
 def _no_constant(name: str) -> Any:

@@ -312,7 +312,10 @@ def test_logs_hold_no_payloads_or_signatures(env, caplog: pytest.LogCaptureFixtu
     page = c.get("/queues/q/next").text
     url = page.split('src="/files/', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     c.get("/files/" + url)
-    c.post(_u(tq, "t0") + "/submit", json={"category": {"label": SECRET_TEXT}}, headers={"X-CSRF-Token": _csrf(c)})
+    refused = c.post(_u(tq, "t0") + "/submit", json={"category": {"label": SECRET_TEXT}},
+                     headers={"X-CSRF-Token": _csrf(c)})
+    assert refused.status_code == 422  # not an offered category
+    c.post(_u(tq, "t0") + "/submit", json={"category": {"label": "cat"}}, headers={"X-CSRF-Token": _csrf(c)})
     # the portal's own records (httpx, the test's HTTP client, logs its request URLs itself)
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("gtflow", "uvicorn", "starlette")))
     assert "answer recorded" in text
