@@ -118,8 +118,15 @@ class LocalHumanLoops(_StartManyMixin):
 
     # -- human task UIs --------------------------------------------------------------------------
     def create_human_task_ui(self, ui: HumanTaskUi) -> str:
-        """Register a UI (a JSON file in the state folder); same content again is a no-op."""
+        """Register a UI (a JSON file in the state folder); same content again is a no-op.
+
+        A template with a Crowd element the local portal cannot run is refused here
+        (TemplateError), not at the worker's first click.
+        """
+        from gtflow.ui.local_support import require_local_support
+
         ui.validate()
+        require_local_support(ui.content)
         arn = local_arn("human-task-ui", ui.name)
         path = self.ui_dir / f"{ui.name}.json"
         if path.exists():

@@ -11,7 +11,7 @@ import click
 from gtflow.cli import console, pass_config
 from gtflow.cli.lambda_ import _parse_options
 from gtflow.config import GtflowConfig
-from gtflow.errors import UsageError
+from gtflow.errors import TemplateError, UsageError
 
 __all__ = ["command"]
 
@@ -88,7 +88,10 @@ def run(config: GtflowConfig, name: str, manifest: str, output_path: str, templa
         pre_options=_parse_options(pre_option), post_options=_parse_options(post_option), title=title,
     )
     job = LocalLabelingJob(spec, store=_store(config))
-    status = job.start()
+    try:
+        status = job.start()
+    except TemplateError as exc:  # e.g. an element the local portal cannot run
+        raise exc.at(path=template) from None
     if expire or (not status.complete and status.pending == 0):
         status = job.finish(expire=expire)
     _show(status, as_json)

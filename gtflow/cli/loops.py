@@ -60,8 +60,8 @@ def command() -> None:
 @click.option("--template", default="object-detection-review", show_default=True, help="Bundled template name.")
 @click.option("--template-file", type=click.Path(exists=True, dir_okay=False), default=None, help="Your own Liquid template instead.")
 @click.option("--ui-name", default=None, help="Human task UI name [default: NAME-ui].")
-@click.option("--title", default="Review the model's boxes", show_default=True)
-@click.option("--description", default="Correct, add or remove bounding boxes so each object has one box.", show_default=True)
+@click.option("--title", default=None, help="TaskTitle [default: fits the template's answer element].")
+@click.option("--description", default=None, help="TaskDescription [default: fits the template's answer element].")
 @click.option("--task-count", type=click.IntRange(1, 3), default=1, show_default=True, help="Workers per loop.")
 @click.option("--time-limit", type=click.IntRange(min=30), default=None, help="TaskTimeLimitInSeconds.")
 @click.option("--role-arn", default=None, help="Flow definition role (aws).")
@@ -69,13 +69,19 @@ def command() -> None:
 @pass_config
 def create_flow(
     config: GtflowConfig, name: str, output_path: str, template: str, template_file: str | None,
-    ui_name: str | None, title: str, description: str, task_count: int, time_limit: int | None,
+    ui_name: str | None, title: str | None, description: str | None, task_count: int, time_limit: int | None,
     role_arn: str | None, workteam_arn: str | None,
 ) -> None:
-    """Create (or find, unchanged) a human task UI and a flow definition NAME."""
+    """Create (or find, unchanged) a human task UI and a flow definition NAME.
+
+    On the local backend a template with a Crowd element the local portal cannot run is
+    refused here (exit 1), before anything is created.
+    """
     from pathlib import Path
 
     from gtflow.a2i import FlowDefinition, HumanTaskUi, validate_resource_name
+    from gtflow.errors import TemplateError
+    from gtflow.ui.task_text import task_text
 
     validate_resource_name(name)  # before anything is created
     loops = _backend(config).human_loops
@@ -84,7 +90,12 @@ def create_flow(
         HumanTaskUi(ui_name, Path(template_file).read_text(encoding="utf-8"))
         if template_file else HumanTaskUi.bundled(ui_name, template)
     )
-    ui_arn = loops.create_human_task_ui(ui)
+    default_title, default_description = task_text(ui.content)
+    title, description = title or default_title, description or default_description
+    try:
+        ui_arn = loops.create_human_task_ui(ui)
+    except TemplateError as exc:
+        raise exc.at(path=template_file or f"bundled:{template}") from None
     fd = FlowDefinition(
         name=name, output_path=output_path, human_task_ui_arn=ui_arn, task_title=title,
         task_description=description, role_arn=role_arn, workteam_arn=workteam_arn,

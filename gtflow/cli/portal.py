@@ -7,10 +7,18 @@
     gtflow portal team add TEAM WORKER...   # the queues given to one of their teams
     gtflow portal team assign TEAM QUEUE
     gtflow portal team remove TEAM WORKER... / team unassign TEAM QUEUE
+
+Exit status: 0 after Ctrl+C, 1 when the address cannot be bound (port taken, address not
+local) or the server fails to start, 2 on usage errors. The serving portal records its URL in
+``<root>/.gtflow/portal.json``; ``add-worker`` prints links to that URL while it runs (explicit
+``--host``/``--port`` win), else to the configured host and port.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +26,7 @@ import click
 
 from gtflow.cli import console, err_console
 from gtflow.config import GtflowConfig
-from gtflow.errors import UsageError
+from gtflow.errors import GtflowError, UsageError
 from gtflow.store.local import LocalStore
 from gtflow.tasks import TaskQueue
 
@@ -67,14 +75,57 @@ def command(ctx: click.Context, root: str | None, host: str | None, port: int | 
     config = _config(ctx, root, host, port)
     store, queue = _open(config)
     server = make_server(store, queue, host=config.portal_host, port=config.portal_port, allow_remote=allow_remote)
+    sock = _listen(config.portal_host, config.portal_port)  # before any URL is printed
+    url = _url(config.portal_host, sock.getsockname()[1])
     if not is_loopback(config.portal_host):
         err_console().print("[bold red]" + REMOTE_WARNING.format(host=config.portal_host) + "[/bold red]", highlight=False)
     out = console()
-    out.print(f"gtflow portal on http://{config.portal_host}:{config.portal_port}/  (store {store.root})", highlight=False)
+    out.print(f"gtflow portal on {url}/  (store {store.root})", highlight=False)
     if not queue.workers():
         out.print("No workers yet: run `gtflow portal add-worker NAME` for a sign-in link.", highlight=False)
     out.print("Press Ctrl+C to stop.", highlight=False)
-    server.run()
+    record = store.state_dir / _RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after a clean shutdown
+        pass
+    except SystemExit as exc:  # uvicorn exits 3 when the app fails to start
+        raise GtflowError(f"the portal did not start on {url} (uvicorn exit status {exc.code})") from None
+    finally:
+        record.unlink(missing_ok=True)
+        sock.close()
+
+
+_RECORD = "portal.json"
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound socket for the portal, or a GtflowError naming the address (exit status 1)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = " (is another portal running? choose another --port)" if exc.errno == 98 else ""
+        raise GtflowError(f"cannot listen on {_url(host, port)}: {exc.strerror or exc}{hint}", field="port") from None
+    return sock
+
+
+def _running_url(state_dir: Path) -> str | None:
+    """The URL the portal of this store serves on, if it is running."""
+    try:
+        info = json.loads((state_dir / _RECORD).read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+        return str(info["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _parent(ctx: click.Context) -> tuple[str | None, str | None, int | None]:
@@ -87,13 +138,15 @@ def _parent(ctx: click.Context) -> tuple[str | None, str | None, int | None]:
 @click.pass_context
 def add_worker(ctx: click.Context, name: str) -> None:
     """Create worker NAME (or give it a new token) and print its sign-in token and link."""
+    _, host, port = _parent(ctx)
     config = _config(ctx, *_parent(ctx))
-    _, queue = _open(config)
+    store, queue = _open(config)
     token = queue.add_worker(name)
+    url = (host is None and port is None and _running_url(store.state_dir)) or _url(config.portal_host, config.portal_port)
     out = console()
     out.print(f"worker: {name}", highlight=False)
     out.print(f"token:  {token}", highlight=False)
-    out.print(f"link:   http://{config.portal_host}:{config.portal_port}/signin#token={token}", highlight=False)
+    out.print(f"link:   {url}/signin#token={token}", highlight=False)
     out.print("The token is shown once; run add-worker again to replace it.", style="dim", highlight=False)
 
 

@@ -261,9 +261,13 @@ class LocalLabelingJob:
         """Register the queue, run the pre-annotation handler on every line, queue the tasks.
 
         Safe to call again: tasks already queued are not added twice, and a changed template
-        or worker count for the same job name raises ConflictError.
+        or worker count for the same job name raises ConflictError. A template with a Crowd
+        element the local portal cannot run raises TemplateError before anything is queued.
         """
+        from gtflow.ui.local_support import require_local_support
+
         spec = self.spec
+        require_local_support(spec.template)  # before anything is queued
         info = self.queue.register_queue(
             self.queue_name, owner=OWNER, template=spec.template, title=spec.title or spec.name,
             description=spec.description, workers_per_task=spec.workers_per_object,

@@ -247,6 +247,12 @@ def _collect(html: str) -> _Collector:
     return c
 
 
+def start_tags(source: str) -> list[tuple[str, dict[str, str | None], int]]:
+    """``(tag, attributes, source line)`` of every start tag of a template, in order, read
+    as the checks read it (Liquid tags blanked out)."""
+    return [(el.tag, el.attrs, el.line) for el in _collect(_mask_liquid_tags(source)).elements]
+
+
 def _submits(el: _Element) -> bool:
     if el.tag in SUBMITTING_ELEMENTS:
         return True

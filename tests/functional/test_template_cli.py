@@ -22,7 +22,7 @@ def run(*args: str, root: Path | None = None) -> tuple[int, str]:
 
 def test_check_passes_every_bundled_template_file() -> None:
     paths = sorted(str(p) for p in TEMPLATES.glob("*.liquid.html"))
-    assert len(paths) == 6
+    assert len(paths) == 7
     code, out = run("check", *paths)
     assert (code, out) == (0, "")
 

@@ -23,6 +23,7 @@ from gtflow.ui import (
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "templates"
 EXPECTED = {
+    "bounding-box",
     "bulk-qa",
     "image-classification",
     "image-classification-multilabel",
@@ -43,7 +44,7 @@ class GoldenPresigner:
         )
 
 
-def test_the_six_bundled_templates_are_there() -> None:
+def test_the_bundled_templates_are_there() -> None:
     assert set(bundled_templates()) == EXPECTED
 
 
@@ -67,6 +68,12 @@ def test_bundled_template_passes_every_check(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bundled_template_loads_the_crowd_elements_script(name: str) -> None:
     assert '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>' in load_bundled(name)
+
+
+def test_bounding_box_draws_from_scratch_with_the_sample_labels() -> None:
+    html = _render("bounding-box", load_bundled_sample("bounding-box"))
+    assert 'labels="[&quot;car&quot;,&quot;person&quot;,&quot;bicycle&quot;]"' in html
+    assert "initial-value" not in html
 
 
 def _render(name: str, task_input: dict) -> str:

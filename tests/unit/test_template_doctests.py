@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["gtflow.ui", "gtflow.ui.escaping", "gtflow.ui.environment", "gtflow.ui.render", "gtflow.ui.checks", "gtflow.ui.preview", "gtflow.ui.bundled"]
+MODULES = ["gtflow.ui", "gtflow.ui.escaping", "gtflow.ui.environment", "gtflow.ui.render", "gtflow.ui.checks", "gtflow.ui.preview", "gtflow.ui.bundled", "gtflow.ui.local_support", "gtflow.ui.task_text"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -97,7 +97,7 @@ def html_text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;")
 
 
-@pytest.mark.parametrize("name", ["bulk-qa", "label-verification", "moderation-review", "object-detection-review", "image-classification", "image-classification-multilabel"])
+@pytest.mark.parametrize("name", ["bounding-box", "bulk-qa", "label-verification", "moderation-review", "object-detection-review", "image-classification", "image-classification-multilabel"])
 def test_bundled_templates_with_hostile_strings(name: str) -> None:
     evil = '"><script>alert(1)</script><x y=\''
     sample = load_bundled_sample(name)
