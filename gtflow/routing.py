@@ -35,7 +35,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gtflow.errors import ConfigError, ContractError
+from gtflow.errors import ConfigError
+from gtflow.wire.od import DetectionResponse
+from gtflow.wire.od import Prediction as WirePrediction
 
 __all__ = [
     "Detection",
@@ -89,15 +91,10 @@ class Detection:
 
     @classmethod
     def from_row(cls, row: Sequence[Any], field_name: str = "prediction") -> Detection:
-        if not isinstance(row, (list, tuple)) or len(row) != 6:
-            raise ContractError("expected [class_id, score, xmin, ymin, xmax, ymax]", field=field_name)
-        for i, v in enumerate(row):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ContractError(f"expected a number, not {v!r:.40}", field=f"{field_name}[{i}]")
-        cid, score, x0, y0, x1, y1 = row
-        if cid < 0 or int(cid) != cid:
-            raise ContractError(f"class id must be a non-negative integer, not {cid}", field=f"{field_name}[0]")
-        return cls(int(cid), float(score), float(x0), float(y0), float(x1), float(y1))
+        """One row read through :meth:`gtflow.wire.od.Prediction.from_list` (the one parser of
+        endpoint rows)."""
+        p = WirePrediction.from_list(row, field_name)
+        return cls(p.class_index, float(p.score), float(p.xmin), float(p.ymin), float(p.xmax), float(p.ymax))
 
     def to_row(self) -> list[float]:
         return [float(self.class_id), self.score, self.xmin, self.ymin, self.xmax, self.ymax]
@@ -117,12 +114,11 @@ class Prediction:
         >>> Prediction.from_response("s3://b/x.jpg", {"prediction": []}).detections
         ()
         """
-        if not isinstance(response, Mapping) or "prediction" not in response:
-            raise ContractError("expected an object with a 'prediction' list", field="prediction")
-        rows = response["prediction"]
-        if not isinstance(rows, list):
-            raise ContractError("expected a list", field="prediction")
-        return cls(source_ref, tuple(Detection.from_row(r, f"prediction[{i}]") for i, r in enumerate(rows)))
+        resp = DetectionResponse.from_dict(response)  # ContractError naming prediction[i][j]
+        return cls(source_ref, tuple(
+            Detection(p.class_index, float(p.score), float(p.xmin), float(p.ymin), float(p.xmax), float(p.ymax))
+            for p in resp.predictions
+        ))
 
     def kept(self, min_score: float = 0.0) -> tuple[Detection, ...]:
         """Detections at or above ``min_score``, best first (ties keep their order)."""

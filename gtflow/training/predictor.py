@@ -22,6 +22,7 @@ from gtflow.errors import ContractError, ServiceError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectStore
 from gtflow.training._model import build_model, decode_image, detect, loads_model_tar
+from gtflow.wire.od import DetectionResponse, Prediction
 
 __all__ = ["Predictor", "LocalPredictor", "EndpointPredictor", "parse_prediction"]
 
@@ -39,18 +40,12 @@ class Predictor(Protocol):
 
 def parse_prediction(payload: Any, *, path: str | None = None) -> dict[str, list[list[float]]]:
     """Check and normalise an endpoint response (rows of six numbers, sorted by score)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("prediction"), list):
-        raise ContractError('response must be {"prediction": [...]}', path=path, field="prediction")
-    rows = []
-    for i, row in enumerate(payload["prediction"]):
-        if not isinstance(row, list) or len(row) != 6 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in row
-        ):
-            raise ContractError("each prediction is [class_id, score, xmin, ymin, xmax, ymax]",
-                                path=path, field=f"prediction[{i}]")
-        rows.append([float(v) for v in row])
-    rows.sort(key=lambda r: -r[1])
-    return {"prediction": rows}
+    try:
+        resp = DetectionResponse.from_dict(payload)
+    except ContractError as exc:
+        raise exc.at(path=path) from None
+    rows = sorted(([float(v) for v in p.to_list()] for p in resp.predictions), key=lambda r: -r[1])
+    return DetectionResponse(tuple(Prediction(*r) for r in rows)).to_dict()
 
 
 class LocalPredictor:

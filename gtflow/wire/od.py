@@ -17,6 +17,7 @@ With ``accept: application/json;annotation=1``::
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -68,6 +69,8 @@ class Prediction:
         for i, v in enumerate(items):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise fail(index(path, i), f"expected a number, got {type_name(v)}")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise fail(index(path, i), f"expected a finite number, got {v!r}")
         if float(items[0]) != int(items[0]) or items[0] < 0:
             raise fail(index(path, 0), f"class id {items[0]!r} is not a non-negative integer")
         return cls(*items)
