@@ -39,8 +39,9 @@ from gtflow.errors import ContractError, GtflowError, UsageError
 from gtflow.logs import get_logger
 from gtflow.routing import load_class_map, parse_class_map
 from gtflow.wire.a2i import HumanLoopOutput
-from gtflow.wire.crowd import BOUNDING_BOX_WIDGETS, bounding_box_answer
+from gtflow.wire.crowd import BOUNDING_BOX_WIDGETS, bounding_box_answer, bounding_box_widgets
 from gtflow.wire.output import a2i_job_ref, metadata_key, object_detection_label
+from gtflow.wire.worker import HumanAnswer
 
 __all__ = [
     "ANSWER_FIELDS",
@@ -69,7 +70,7 @@ def find_answer_field(answer_content: Mapping[str, Any]) -> str | None:
     >>> find_answer_field({"boundingBox": {"boundingBoxes": [], "inputImageProperties": {}}})
     'boundingBox'
     """
-    found = [k for k, v in answer_content.items() if isinstance(v, Mapping) and "boundingBoxes" in v]
+    found = bounding_box_widgets(answer_content)
     if len(found) > 1:
         bounding_box_answer(answer_content)  # raises, naming the widgets
     return found[0] if found else None
@@ -102,11 +103,12 @@ def to_manifest_line(
         raise ContractError("no image to label (inputContent.taskObject)", path=where, field="inputContent.taskObject")
     answer = _pick(output, worker)
     if answer is None:
-        raise ContractError("the loop has no answer", path=where, field="humanAnswers")
+        raise ContractError("the loop has no answer", path=where, field=HumanLoopOutput.key_of("human_answers"))
     names_to_ids = {n: i for i, n in class_map.items()}
-    name = widget or "answerContent"
+    content_key = HumanAnswer.key_of("answer_content")
+    name = widget or content_key
     try:
-        name, result = bounding_box_answer(answer.answer_content, widget, "answerContent")
+        name, result = bounding_box_answer(answer.answer_content, widget, content_key)
         props = result.input_image_properties
         label, meta = object_detection_label(
             result.bounding_boxes, names_to_ids, image_width=props.width, image_height=props.height,
@@ -114,8 +116,8 @@ def to_manifest_line(
             creation_date=answer.submission_time, full_class_map=True,
         )
     except GtflowError as exc:
-        if exc.field and not exc.field.startswith("answerContent"):
-            exc.field = f"answerContent.{name}.{exc.field}"
+        if exc.field and not exc.field.startswith(content_key):
+            exc.field = f"{content_key}.{name}.{exc.field}"
         raise exc.at(path=where) from None
     return {"source-ref": source, label_attribute: label.to_dict(), metadata_key(label_attribute): meta.to_dict()}
 

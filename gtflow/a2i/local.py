@@ -40,6 +40,7 @@ from gtflow.logs import get_logger
 from gtflow.store.base import ObjectStore
 from gtflow.tasks import Answer, QueueInfo, Task, TaskQueue
 from gtflow.wire.a2i import HumanLoopOutput, name_from_arn, output_json_uri
+from gtflow.wire.worker import HumanAnswer
 
 __all__ = ["LocalHumanLoops", "on_task_complete", "OWNER"]
 
@@ -56,14 +57,12 @@ def _output_uri(info: QueueInfo, task: Task) -> str:
 
 def output_document(info: QueueInfo, task: Task, answers: list[Answer]) -> dict[str, Any]:
     """The ``output.json`` of a completed local loop, with every worker's answer."""
-    doc = {
-        "flowDefinitionArn": str(info.meta["FlowDefinitionArn"]),
-        "humanAnswers": [a.to_a2i() for a in answers],
-        "humanLoopName": task.task_id,
-        "inputContent": dict(task.task_input),
-    }
-    HumanLoopOutput.from_dict(doc)  # strict on what we write
-    return doc
+    return HumanLoopOutput(
+        flow_definition_arn=str(info.meta["FlowDefinitionArn"]),
+        human_answers=tuple(HumanAnswer.from_dict(a.to_a2i()) for a in answers),  # checked
+        human_loop_name=task.task_id,
+        input_content=dict(task.task_input),
+    ).to_dict()
 
 
 def on_task_complete(queue: TaskQueue, info: QueueInfo, task: Task, answers: list[Answer]) -> None:

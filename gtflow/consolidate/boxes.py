@@ -43,7 +43,16 @@ from gtflow.consolidate.request import (
 )
 from gtflow.errors import ContractError
 from gtflow.wire.crowd import bounding_box_answer
-from gtflow.wire.output import whole_pixel
+from gtflow.wire.output import (
+    BoundingBoxAnnotation,
+    ImageSize,
+    ObjectConfidence,
+    ObjectDetectionLabel,
+    ObjectDetectionMetadata,
+    OutputLabel,
+    labeling_job_ref,
+    whole_pixel,
+)
 
 __all__ = [
     "Box",
@@ -435,22 +444,20 @@ def consolidate_boxes(
         fused.sort(key=lambda f: (index[f.label], f.left, f.top, f.width, f.height))
         counts = Counter(sizes)
         (w, h), _ = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        value = {
-            "annotations": [
-                {"class_id": index[f.label], "width": f.width, "top": f.top, "height": f.height, "left": f.left}
-                for f in fused
-            ],
-            "image_size": [{"width": w, "depth": 3, "height": h}],
-        }
+        value = ObjectDetectionLabel(
+            annotations=tuple(
+                BoundingBoxAnnotation(index[f.label], f.left, f.top, f.width, f.height) for f in fused
+            ),
+            image_size=(ImageSize(w, h, 3),),
+        )
         used = sorted({index[f.label] for f in fused})
-        meta = {
-            "job-name": f"labeling-job/{ctx.job_name}",
-            "class-map": {str(i): cats[i] for i in used},
-            "human-annotated": "yes",
-            "objects": [{"confidence": f.confidence} for f in fused],
-            "creation-date": ctx.creation_date,
-            "type": "groundtruth/object-detection",
-        }
-        out.append(response_item(obj.dataset_object_id, {attr: value, f"{attr}-metadata": meta}))
+        meta = ObjectDetectionMetadata(
+            class_map={str(i): cats[i] for i in used},
+            objects=tuple(ObjectConfidence(f.confidence) for f in fused),
+            job_name=labeling_job_ref(ctx.job_name),
+            human_annotated="yes",
+            creation_date=ctx.creation_date,
+        )
+        out.append(response_item(obj.dataset_object_id, OutputLabel(attr, value, meta).to_items()))
     return out
 

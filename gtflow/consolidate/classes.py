@@ -40,6 +40,12 @@ from gtflow.consolidate.request import (
 )
 from gtflow.errors import ContractError
 from gtflow.wire.crowd import MultiSelectOutput, classifier_answer
+from gtflow.wire.output import (
+    OutputLabel,
+    image_classification_label,
+    labeling_job_ref,
+    multilabel_classification_label,
+)
 
 __all__ = [
     "find_classifier_output",
@@ -218,31 +224,22 @@ def consolidate_classification(
                 continue
             votes = {w: v for w, v in valid.items() if isinstance(v, str)}
             label, conf = ds_single[oid] if method == "dawid-skene" else majority_label(votes, cats)
-            meta = {
-                "confidence": conf,
-                "job-name": f"labeling-job/{ctx.job_name}",
-                "class-name": label,
-                "human-annotated": "yes",
-                "creation-date": ctx.creation_date,
-                "type": "groundtruth/image-classification",
-            }
-            out.append(response_item(oid, {attr: index[label], f"{attr}-metadata": meta}))
+            value, meta = image_classification_label(
+                index[label], label, job_name=labeling_job_ref(ctx.job_name), confidence=conf,
+                creation_date=ctx.creation_date,
+            )
+            out.append(response_item(oid, OutputLabel(attr, value, meta).to_items()))
             continue
         mvotes = {w: _as_list(v) for w, v in valid.items()}
         if method == "dawid-skene":
             chosen = {c: ds_multi[c][oid][1] for c in cats if ds_multi[c][oid][0] == "yes"}
         else:
             chosen = majority_labels(mvotes, cats)
-        ids = [index[c] for c in chosen]
-        meta = {
-            "job-name": f"labeling-job/{ctx.job_name}",
-            "class-map": {str(index[c]): c for c in chosen},
-            "human-annotated": "yes",
-            "creation-date": ctx.creation_date,
-            "confidence-map": {str(index[c]): p for c, p in chosen.items()},
-            "type": "groundtruth/image-classification-multilabel",
-        }
-        out.append(response_item(oid, {attr: ids, f"{attr}-metadata": meta}))
+        ids, meta = multilabel_classification_label(
+            {index[c]: p for c, p in chosen.items()}, {index[c]: c for c in chosen},
+            job_name=labeling_job_ref(ctx.job_name), creation_date=ctx.creation_date,
+        )
+        out.append(response_item(oid, OutputLabel(attr, list(ids), meta).to_items()))
     return out
 
 

@@ -29,6 +29,7 @@ from gtflow.wire.gt_lambda import (
     ConsolidatedAnnotation,
     ConsolidationResponseItem,
     WorkerAnnotation,
+    dataset_object_id,
 )
 from gtflow.wire.output import FailureMetadata, format_creation_date
 
@@ -144,9 +145,10 @@ def parse_request(items: Any, *, store: _Reader | None = None, path: str = "payl
         raise ContractError("the consolidation request must be a JSON array", path=path)
     merged: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, Mapping) or not isinstance(item.get("datasetObjectId"), str):
-            raise ContractError("missing datasetObjectId", path=path, field=f"[{i}].datasetObjectId")
-        oid = item["datasetObjectId"]
+        try:
+            oid = dataset_object_id(item, f"[{i}]")
+        except ContractError as exc:
+            raise exc.at(path=path) from None
         slot = merged.setdefault(oid, {"dataObject": {}, "answers": {}, "problems": []})
         if isinstance(item.get("dataObject"), Mapping) and not slot["dataObject"]:
             slot["dataObject"] = dict(item["dataObject"])

@@ -463,6 +463,14 @@ class WireValue:
         return _spec(cls).write_order
 
     @classmethod
+    def key_of(cls, attr: str) -> str:
+        """The JSON key of field ``attr`` (to name it in a message without spelling it).
+
+        Raises KeyError for an attribute that is not a wire field (a programming error).
+        """
+        return next(f.key for f in _spec(cls).fields if f.attr == attr)
+
+    @classmethod
     def wire_keys(cls) -> tuple[str, ...]:
         """The documented keys, in the order gtflow writes them."""
         return tuple(key for _, key in cls._wire_fields())

@@ -63,6 +63,7 @@ __all__ = [
     "ELEMENTS",
     "BOUNDING_BOX_WIDGETS",
     "bounding_box_answer",
+    "bounding_box_widgets",
     "classifier_answer",
     "validate_element_output",
     "parse_form_output",
@@ -138,6 +139,11 @@ class BoundingBoxOutput(WireValue):
 BOUNDING_BOX_WIDGETS = ("annotatedResult", "boundingBox")
 
 
+def bounding_box_widgets(answer: Mapping[str, Any]) -> list[str]:
+    """The names of the fields of a form submission that hold a crowd-bounding-box output."""
+    return [k for k, v in answer.items() if isinstance(v, Mapping) and "boundingBoxes" in v]
+
+
 def bounding_box_answer(
     answer: Mapping[str, Any], widget: str | None = None, path: str = ""
 ) -> tuple[str, BoundingBoxOutput]:
@@ -158,7 +164,7 @@ def bounding_box_answer(
         if widget not in answer:
             raise fail(join(path, widget), "missing: no answer under this widget name")
         return widget, BoundingBoxOutput.from_dict(answer[widget], join(path, widget))
-    found = [k for k, v in answer.items() if isinstance(v, Mapping) and "boundingBoxes" in v]
+    found = bounding_box_widgets(answer)
     if not found:
         raise fail(path, "no bounding-box answer (a field with boundingBoxes)")
     if len(found) > 1:

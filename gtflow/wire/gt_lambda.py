@@ -32,6 +32,7 @@ from gtflow.wire._base import (
     fail,
     forbid_extra,
     get_object,
+    get_str,
     index,
     join,
     type_name,
@@ -56,10 +57,21 @@ __all__ = [
     "WorkerAnswer",
     "WorkerResponse",
     "job_name_from_arn",
+    "dataset_object_id",
 ]
 
 # GT worker-response answers[] have the same shape as A2I humanAnswers[].
 WorkerAnswer = HumanAnswer
+
+
+def dataset_object_id(item: Any, path: str = "") -> str:
+    """The ``datasetObjectId`` of a consolidation request or response item, read before the
+    rest so a reader can keep one bad answer from failing the whole batch.
+
+    >>> dataset_object_id({"datasetObjectId": "7", "annotations": "?"})
+    '7'
+    """
+    return get_str(expect_object(item, path), "datasetObjectId", path)
 
 
 def job_name_from_arn(labeling_job_arn: str) -> str:

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gtflow.consolidate.request import response_item
-from gtflow.errors import ContractError
 from gtflow.handlers.runtime import check_options, read_json
-from gtflow.wire.gt_lambda import PostAnnotationEvent
+from gtflow.wire.gt_lambda import ConsolidationRequest, PostAnnotationEvent
 
 __all__ = ["consolidate", "handle", "OPTIONS"]
 
@@ -20,14 +19,13 @@ OPTIONS: tuple[str, ...] = ()
 
 
 def consolidate(request: Any, label_attribute_name: str) -> list[dict[str, Any]]:
-    if not isinstance(request, list):
-        raise ContractError("the consolidation request must be a JSON array")
+    """Read through :class:`gtflow.wire.ConsolidationRequest` (ContractError naming the
+    field); each annotation is written back as it was sent (unknown keys and key order kept)."""
     merged: dict[str, list[Any]] = {}
-    for i, item in enumerate(request):
-        if not isinstance(item, Mapping) or not isinstance(item.get("datasetObjectId"), str):
-            raise ContractError("missing datasetObjectId", field=f"[{i}].datasetObjectId")
-        anns = merged.setdefault(item["datasetObjectId"], [])
-        for a in item.get("annotations") or []:
+    for item in ConsolidationRequest.from_list(request).items:
+        anns = merged.setdefault(item.dataset_object_id, [])
+        for ann in item.annotations:
+            a = ann.to_dict()
             if a not in anns:
                 anns.append(a)
     return [response_item(oid, {label_attribute_name: {"annotationsFromAllWorkers": anns}})
