@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from gtflow.manifest.limits import attribute_name_problems
 from gtflow.manifest.problems import ProblemSink
+from gtflow.wire.output import ObjectDetectionMetadata
 
 __all__ = ["ObjectDetectionLint", "EmptyPolicy", "EMPTY_POLICIES", "DEFAULT_LABEL_WIDTH", "OD_TYPE"]
 
@@ -31,6 +32,9 @@ EMPTY_POLICIES: tuple[str, ...] = ("error", "warn", "drop")
 #: The algorithm's default ``label_width`` hyperparameter.
 DEFAULT_LABEL_WIDTH = 350
 OD_TYPE = "groundtruth/object-detection"
+
+
+_CLASS_MAP = ObjectDetectionMetadata.key_of("class_map")  # the spelling lives in gtflow.wire
 
 
 class _SlowPath(Exception):
@@ -302,7 +306,7 @@ class ObjectDetectionLint:
         kind = meta.get("type")
         if kind != OD_TYPE and kind is not None:
             add(n, f"{mk}.type", f"is {kind!r:.60}, expected {OD_TYPE!r}", "warning")
-        cmap = meta.get("class-map")
+        cmap = meta.get(_CLASS_MAP)
         if cmap is None:
             return None
         if type(cmap) is not dict:

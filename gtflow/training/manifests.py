@@ -42,6 +42,9 @@ from gtflow.errors import ManifestError, UsageError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectStore
 from gtflow.training.records import DetectionRecord, union_class_map
+from gtflow.wire.output import ObjectDetectionMetadata
+
+_CLASS_MAP = ObjectDetectionMetadata.key_of("class_map")  # the spelling lives in gtflow.wire
 
 __all__ = [
     "MergeResult",
@@ -232,7 +235,7 @@ def merge_reviewed(
     target = dict(class_map) if class_map is not None else union_class_map(prev, path=previous_path)
     by_name = {name: cid for cid, name in target.items()}
     if len(by_name) != len(target):
-        raise ManifestError("the class map names one class twice", path=previous_path, field="class-map")
+        raise ManifestError("the class map names one class twice", path=previous_path, field=_CLASS_MAP)
 
     # (sort key, line) per source-ref; key = (creation date, sequence number)
     best: dict[str, tuple[tuple[_dt.datetime, int], dict[str, Any]]] = {}
@@ -270,7 +273,7 @@ def merge_reviewed(
                 meta["objects"] = [objects[j] for j in keep]
             label["annotations"] = [label["annotations"][j] for j in keep]
         used = sorted({a["class_id"] for a in label["annotations"]})
-        meta["class-map"] = {str(c): target[c] for c in used}
+        meta[_CLASS_MAP] = {str(c): target[c] for c in used}
         line[label_attribute] = label
         line[f"{label_attribute}-metadata"] = meta
         if rec.source_ref not in best:

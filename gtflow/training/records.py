@@ -25,6 +25,7 @@ from gtflow.errors import ContractError, ManifestError
 from gtflow.wire.output import (
     BoundingBoxAnnotation,
     ObjectDetectionLabel,
+    ObjectDetectionMetadata,
     class_ids,
     creation_date_of,
     metadata_key,
@@ -169,12 +170,12 @@ def union_class_map(
             if out.get(cid, name) != name:
                 raise ManifestError(
                     f"class id {cid} is {out[cid]!r} elsewhere but {name!r} here", path=path, line=i,
-                    field="class-map",
+                    field=ObjectDetectionMetadata.key_of("class_map"),
                 )
             if by_name.get(name, cid) != cid:
                 raise ManifestError(
                     f"class {name!r} has id {by_name[name]} elsewhere but {cid} here", path=path, line=i,
-                    field="class-map",
+                    field=ObjectDetectionMetadata.key_of("class_map"),
                 )
             out[cid] = name
             by_name[name] = cid

@@ -35,6 +35,7 @@ from gtflow.errors import UsageError
 from gtflow.store.base import ObjectStore
 from gtflow.training._deps import require_numpy, require_pillow
 from gtflow.training.records import Box
+from gtflow.wire.output import ObjectDetectionMetadata
 
 __all__ = ["DEFAULT_CLASSES", "SyntheticStyle", "render_image", "generate_dataset", "image_uri"]
 
@@ -208,7 +209,7 @@ def _record(uri: str, boxes: list[Box], size: int, classes: Sequence[str], label
         },
         f"{label_attribute}-metadata": {
             # the full map, as the A2I conversion writes it, so every line names every class
-            "class-map": {str(i): name for i, name in enumerate(classes)},
+            ObjectDetectionMetadata.key_of("class_map"): {str(i): name for i, name in enumerate(classes)},
             "objects": [{"confidence": 1.0} for _ in boxes],
             "type": "groundtruth/object-detection",
             "human-annotated": "yes",
