@@ -1,15 +1,19 @@
 """The verdict table: which workers confirmed or rejected a label on an image.
 
 Bulk label QA and label verification jobs write one :class:`Verdict` per (item, worker), where
-an item is an ``(image, label)`` pair. A verdict is stored **once**: recording the same
+an item is a ``(job, image, label)`` triple. A verdict is stored **once**: recording the same
 worker's verdict on the same item again (a re-delivered Lambda event, a rerun local job)
-changes nothing, so counts never double. The first verdict stands.
+changes nothing, so counts never double. The first verdict stands. The job is part of the
+key, so two jobs over the same images (the bulk-QA blog post's two CSVs share 68 images) keep
+their answers apart; tables written before the job was in the key are migrated (SQLite on open,
+DynamoDB with :meth:`~gtflow.verdicts.dynamodb.DynamoVerdictTable.migrate` /
+``gtflow verdicts migrate``).
 
 Two implementations share the :class:`VerdictTable` protocol:
 
 * :class:`~gtflow.verdicts.sqlite.SqliteVerdictTable` — local (``<root>/.gtflow/verdicts.db``);
 * :class:`~gtflow.verdicts.dynamodb.DynamoVerdictTable` — DynamoDB on AWS (partition key
-  ``item`` = ``label<TAB>image``, sort key ``worker``; conditional puts).
+  ``item`` = ``job<TAB>label<TAB>image``, sort key ``worker``; conditional puts).
 
 ``items()`` yields one record per item (what ``gtflow qa export`` reads)::
 
@@ -24,8 +28,10 @@ Two implementations share the :class:`VerdictTable` protocol:
     True
     >>> t.record("s3://b/1.jpg", "cat", "w1", True, confidence=93.5)  # re-delivered: no change
     False
-    >>> [(r["confirmed"], r["disconfirmed"]) for r in t.items()]
-    [(1, 0)]
+    >>> t.record("s3://b/1.jpg", "cat", "w1", False, job="second-job")  # another job: its own item
+    True
+    >>> [(r["job"], r["confirmed"], r["disconfirmed"]) for r in t.items()]
+    [(None, 1, 0), ('second-job', 0, 1)]
 """
 
 from __future__ import annotations
@@ -37,12 +43,28 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Verdict", "VerdictTable", "item_key", "aggregate", "open_verdict_table"]
 
-#: Separates label and image in the item key (neither contains a tab in practice).
+
+#: Separates job, label and image in the item key (none contains a tab in practice).
 SEP = "\t"
 
 
-def item_key(image: str, label: str) -> str:
+def item_key(image: str, label: str, job: str | None = None) -> str:
+    """The stored key of an item: ``job<TAB>label<TAB>image`` (``""`` for no job).
+
+    >>> item_key("s3://b/1.jpg", "cat", "qa-1").split(SEP)
+    ['qa-1', 'cat', 's3://b/1.jpg']
+    """
+    return f"{job or ''}{SEP}{label}{SEP}{image}"
+
+
+def legacy_item_key(image: str, label: str) -> str:
+    """The key tables used before the job was part of it (``label<TAB>image``)."""
     return f"{label}{SEP}{image}"
+
+
+def sort_key(v: Verdict) -> tuple[str, str, str, str]:
+    """Verdict order: label, image, job, worker."""
+    return (v.label, v.image, v.job or "", v.worker_id)
 
 
 @dataclass(frozen=True)
@@ -81,19 +103,19 @@ class VerdictTable(Protocol):
         ...
 
     def verdicts(self, *, label: str | None = None) -> Iterator[Verdict]:
-        """Every stored verdict, sorted by label, image, worker."""
+        """Every stored verdict, sorted by label, image, job, worker."""
         ...
 
     def items(self, *, label: str | None = None) -> Iterator[dict[str, Any]]:
-        """One aggregated record per item, sorted by label then image (see module docstring)."""
+        """One aggregated record per item, sorted by label, image, job (see module docstring)."""
         ...
 
 
 def aggregate(verdicts: Iterable[Verdict]) -> Iterator[dict[str, Any]]:
-    """Per-item records from verdicts sorted by (label, image, worker)."""
+    """Per-item records from verdicts sorted by :func:`sort_key` (one record per job, label, image)."""
     cur: dict[str, Any] | None = None
     for v in verdicts:
-        if cur is None or (cur["label"], cur["image"]) != (v.label, v.image):
+        if cur is None or (cur["label"], cur["image"], cur["job"]) != (v.label, v.image, v.job):
             if cur is not None:
                 yield cur
             cur = {"image": v.image, "label": v.label, "confidence": v.confidence,

@@ -1,4 +1,9 @@
-"""The verdict table in SQLite (the local backend): one row per (item, worker)."""
+"""The verdict table in SQLite (the local backend): one row per (item, worker).
+
+``item`` is ``job<TAB>label<TAB>image`` (:func:`~gtflow.verdicts.item_key`). A table written
+before the job was part of the key (``PRAGMA user_version`` 0 with rows) is migrated when it is
+opened, in one transaction: each ``item`` gets its row's job in front.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gtflow.verdicts import Verdict, aggregate, item_key
+from gtflow.verdicts import Verdict, aggregate, item_key, sort_key
 
 __all__ = ["SqliteVerdictTable"]
 
@@ -19,6 +24,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
   PRIMARY KEY (item, worker));
 CREATE INDEX IF NOT EXISTS verdicts_by_label ON verdicts (label, image, worker);
 """
+#: user_version of a table whose item key holds the job
+SCHEMA_VERSION = 2
 
 
 class SqliteVerdictTable:
@@ -29,9 +36,27 @@ class SqliteVerdictTable:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)
+        self.migrated = self._migrate()
 
     def __repr__(self) -> str:
         return f"SqliteVerdictTable({str(self.path)!r})"
+
+    def _migrate(self) -> int:
+        """Put the job into the item key of rows written before it was there; rows changed."""
+        db = self._conn()
+        if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            changed = 0
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:  # a twin may have done it
+                changed = db.execute("UPDATE verdicts SET item = coalesce(job, '') || char(9) || item").rowcount
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return changed
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -63,7 +88,7 @@ class SqliteVerdictTable:
             for v in verdicts:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
-                    (item_key(v.image, v.label), v.worker_id, v.image, v.label, int(bool(v.confirmed)),
+                    (item_key(v.image, v.label, v.job), v.worker_id, v.image, v.label, int(bool(v.confirmed)),
                      v.confidence, v.batch_id, v.job),
                 )
                 added += cur.rowcount
@@ -78,8 +103,9 @@ class SqliteVerdictTable:
         args: tuple[str, ...] = ()
         if label is not None:
             sql, args = sql + " WHERE label=?", (label,)
-        for r in self._conn().execute(sql + " ORDER BY label, image, worker", args).fetchall():
-            yield Verdict(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6])
+        rows = [Verdict(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6])
+                for r in self._conn().execute(sql, args).fetchall()]
+        yield from sorted(rows, key=sort_key)
 
     def items(self, *, label: str | None = None) -> Iterator[dict[str, Any]]:
         return aggregate(self.verdicts(label=label))
