@@ -129,9 +129,12 @@ class ConversionReport:
     lines: int = 0
     empty: int = 0  # lines with no boxes (kept unless skip_empty)
     skipped: list[GtflowError] = field(default_factory=list)
+    clipped_boxes: int = 0  # reviewer boxes partly outside the image, clipped to it
+    degenerate_boxes: int = 0  # zero/negative size or wholly outside: dropped (counted, not silent)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lines": self.lines, "empty": self.empty, "skipped": [str(e) for e in self.skipped]}
+        return {"lines": self.lines, "empty": self.empty, "skipped": [str(e) for e in self.skipped],
+                "clippedBoxes": self.clipped_boxes, "degenerateBoxes": self.degenerate_boxes}
 
 
 def convert_outputs(
@@ -146,16 +149,26 @@ def convert_outputs(
 ) -> Iterator[dict[str, Any]]:
     """Manifest lines for many outputs, in the order given.
 
-    Loops that cannot be converted (no answer, no boxes field, unknown label) are skipped and
-    recorded in ``report`` unless ``strict``. Images answered with no box are kept (GT writes
+    Loops that cannot be converted (no answer, no boxes field, unknown label, a non-finite image
+    size) are skipped and recorded in ``report`` unless ``strict``. Each line is checked with
+    :func:`~gtflow.manifest.review.check_reviewed_line` (boxes clipped or dropped and counted; a
+    line of only degenerate boxes is skipped), so no line the object-detection lint rejects is
+    written. Images answered with no box are kept (GT writes
     ``annotations: []``) unless ``skip_empty`` (the SSD trainer has had trouble with them).
     """
+    from gtflow.manifest.review import check_reviewed_line
+
     report = report if report is not None else ConversionReport()
+    num_classes = max(class_map) + 1 if class_map else None
     for item in outputs:
         out, where = (item.output, item.uri) if isinstance(item, CollectedOutput) else (item, None)
         try:
             line = to_manifest_line(out, class_map, label_attribute, worker=worker, path=where)
+            line, clipped, degenerate = check_reviewed_line(line, label_attribute, num_classes)
+            report.clipped_boxes += clipped
+            report.degenerate_boxes += degenerate
         except GtflowError as exc:
+            exc.at(path=where or out.human_loop_name)
             if strict:
                 raise
             report.skipped.append(exc)

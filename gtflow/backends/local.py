@@ -20,6 +20,7 @@ class LocalBackend(Backend):
         root = self.config.root
         root.mkdir(parents=True, exist_ok=True)
         store = LocalStore(root)
+        store.clean_stale_temp()  # left by writes killed mid-way (they never became objects)
         secret = load_or_create_secret(store.state_dir / "signing.key")
         store.signer = UrlSigner(
             secret, base_url=f"http://{self.config.portal_host}:{self.config.portal_port}"

@@ -248,11 +248,13 @@ def collect(
 @click.option("--worker", type=click.Choice(["first", "last"]), default="first", show_default=True, help="Whose answer when several workers answered.")
 @click.option("--skip-empty", is_flag=True, help="Leave out images answered with no box.")
 @click.option("--strict", is_flag=True, help="Fail on the first output that cannot be converted.")
+@click.option("--quarantine", "quarantine_prefix", default=None, metavar="S3PREFIX",
+              help="Also quarantine the outputs left out, under this prefix (see gtflow quarantine).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def from_a2i_command(
     config: GtflowConfig, src: str, output: str, label_attribute: str, class_map_path: str,
-    worker: str, skip_empty: bool, strict: bool, as_json: bool,
+    worker: str, skip_empty: bool, strict: bool, quarantine_prefix: str | None, as_json: bool,
 ) -> None:
     """Turn a prefix or folder of A2I output.json files into an object-detection augmented manifest."""
     from gtflow.a2i.convert import from_a2i
@@ -262,6 +264,12 @@ def from_a2i_command(
         src, output, label_attribute=label_attribute, class_map=class_map_path, store=store,
         worker=worker, skip_empty=skip_empty, strict=strict,
     )
+    if quarantine_prefix:
+        from gtflow.quarantine import Quarantine
+
+        q = Quarantine(_backend(config).store, quarantine_prefix)
+        for e in report.skipped:
+            q.add(stage="from-a2i", source=str(e.path or src), reason=str(e))
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:

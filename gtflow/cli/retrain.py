@@ -47,7 +47,10 @@ def _services(rcfg: Any, gcfg: GtflowConfig, *, progress: bool) -> Any:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    from gtflow.pipeline.retrain import finite
+
+    # strict JSON: NaN/Infinity (a metric with nothing to measure) are written as null
+    click.echo(json.dumps(finite(data), indent=2, default=str, allow_nan=False))
 
 
 def _metric(metrics: Any, name: str) -> str:
@@ -59,7 +62,8 @@ def _metric(metrics: Any, name: str) -> str:
 def _summary(result: dict[str, Any], metric: str) -> None:
     from rich.table import Table
 
-    colors = {"promoted": "green", "rejected": "yellow", "nothing-new": "dim", "in-progress": "cyan"}
+    colors = {"promoted": "green", "rejected": "yellow", "nothing-new": "dim", "in-progress": "cyan",
+              "nothing-usable": "yellow"}
     status = result["status"]
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -71,6 +75,13 @@ def _summary(result: dict[str, Any], metric: str) -> None:
     for label, value in rows:
         if value is not None:
             table.add_row(label, str(value))
+    counts = result.get("counts") or {}
+    if counts.get("read"):
+        table.add_row("answers read", f"{counts['read']}: {counts.get('used', 0)} used, "
+                      f"{counts.get('quarantined', 0)} quarantined, {counts.get('skipped', 0)} skipped")
+        if counts.get("clippedBoxes") or counts.get("degenerateBoxes"):
+            table.add_row("reviewer boxes", f"{counts.get('clippedBoxes', 0)} clipped to the image, "
+                          f"{counts.get('degenerateBoxes', 0)} degenerate dropped")
     if result.get("metrics_after") is not None:
         table.add_row(f"{metric} before", _metric(result.get("metrics_before"), metric))
         table.add_row(f"{metric} after", _metric(result.get("metrics_after"), metric))
@@ -84,6 +95,9 @@ def _summary(result: dict[str, Any], metric: str) -> None:
     if result.get("timings"):
         table.add_row("seconds", ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
     console().print(table)
+    if counts.get("quarantined"):
+        err_console().print(f"warning: {counts['quarantined']} answers quarantined; see `gtflow quarantine list "
+                            "--config ...`", highlight=False)
     if status == "in-progress":
         err_console().print("the training job is still running; run `gtflow retrain` again later "
                             f"(exit code {EXIT_IN_PROGRESS})", highlight=False)
@@ -207,7 +221,11 @@ def status(ctx: click.Context, config_file: str, as_json: bool) -> None:
                      key=lambda o: (o.last_modified, o.uri))
     last = json.loads(store.get_bytes(lineage[-1].uri)) if lineage else None
     rollbacks = sorted(o.uri for o in store.list(str(S3Uri.parse(rcfg.state_prefix).join("rollbacks")) + "/"))
+    from gtflow.quarantine import Quarantine
+
+    quarantine = Quarantine(store, rcfg.state_prefix).counts()
     out = {"watermark": wm.to_dict(), "current_model": registry.current(), "history": len(registry.history()),
+           "quarantine": quarantine,
            "runs_recorded": len(lineage), "last_lineage": last, "last_lineage_uri": lineage[-1].uri if lineage else None,
            "last_rollback": json.loads(store.get_bytes(rollbacks[-1])) if rollbacks else None}
     if as_json:
@@ -227,10 +245,18 @@ def status(ctx: click.Context, config_file: str, as_json: bool) -> None:
         c.print("current model: none yet", highlight=False)
     if last:
         m = last.get("metrics", {})
+        m = m or {}
+        lc = last.get("counts") or {}
+        used = f"{len(last.get('answers', []))} answers used" + (
+            f" of {lc['read']} read, {lc.get('quarantined', 0)} quarantined, {lc.get('skipped', 0)} skipped"
+            if lc.get("read") else "")
         c.print(f"last run: {last['runId']} {last['decision']} at {last.get('recordedAt')} "
-                f"({len(last.get('answers', []))} answers; {rcfg.metric} {_metric(m.get('before'), rcfg.metric)} -> "
+                f"({used}; {rcfg.metric} {_metric(m.get('before'), rcfg.metric)} -> "
                 f"{_metric(m.get('after'), rcfg.metric)})", highlight=False)
         c.print(f"lineage: {out['last_lineage_uri']}", highlight=False)
+    c.print(f"quarantine: {quarantine['quarantined']} quarantined, {quarantine['released']} released "
+            f"(waiting for the next run), {quarantine['readmitted']} re-admitted"
+            + (" — see `gtflow quarantine list`" if quarantine["quarantined"] else ""), highlight=False)
     if out["last_rollback"]:
         rb = out["last_rollback"]
         c.print(f"last rollback: {rb['rolledBackAt']} {(rb.get('from') or {}).get('model_uri')} -> "

@@ -42,6 +42,8 @@ def loads_line(text: str) -> Any:
         obj, end = _scan(text, 0)
     except StopIteration:
         return _decode(text)  # leading whitespace, or the error message for a bad line
+    except RecursionError:  # JSON nested ~1000 deep: a bad line, not a crash
+        raise ValueError("nested too deeply (more than about 900 levels)") from None
     rest = len(text) - end
     if rest and not (rest == 1 and text[-1] == "\n") and not text[end:].isspace():
         return _decode(text)  # raises "Extra data"
@@ -62,7 +64,7 @@ def json_error_message(exc: ValueError, raw: bytes | None = None) -> str:
         return "line starts with a UTF-8 BOM (allowed only at the start of the file)"
     if raw is not None:
         try:
-            _decode(raw.rstrip(b"\r\n").decode("utf-8"))
+            loads_line(raw.rstrip(b"\r\n").decode("utf-8"))
         except ValueError as again:
             exc = again
     if isinstance(exc, UnicodeDecodeError):

@@ -39,6 +39,7 @@ from gtflow.pipeline.local import completed_from_outputs, merge_into, to_records
 from gtflow.pipeline.registry import ModelRegistry
 from gtflow.pipeline.retrain import RetrainConfig, RetrainServices
 from gtflow.pipeline.watermark import CompletedAnswer
+from gtflow.quarantine import Quarantine
 from gtflow.store.base import ObjectStore
 
 __all__ = ["aws_services", "AwsTrainingSettings", "TrainingInProgress", "AWS_METRICS"]
@@ -239,10 +240,11 @@ def aws_services(
             outputs = AwsHumanLoops(client("sagemaker-a2i-runtime"), sm, store).collect(flow, errors=errors)
         else:
             outputs = collect_outputs(store, str(prefix), errors=errors)
-        for e in errors:
-            log.warning("skipped an unreadable output.json: %s", e)
+        answers = completed_from_outputs(outputs, errors=errors)
+        quarantine = Quarantine(store, config.state_prefix)
+        for e in errors:  # an unreadable output.json is never an answer: quarantined, read again next run
+            quarantine.add(stage="collect", source=str(e.path or "?"), reason=str(e))
         cutoff = now() - _dt.timedelta(seconds=settle)
-        answers = completed_from_outputs(outputs)
         ready = [a for a in answers if a.completed_at <= cutoff]
         if len(ready) < len(answers):
             log.info("%d answers completed in the last %.0fs are left for the next run", len(answers) - len(ready), settle)

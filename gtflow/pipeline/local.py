@@ -13,11 +13,13 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gtflow.errors import ConfigError, GtflowError
+from gtflow.errors import ConfigError, ContractError, GtflowError
 from gtflow.logs import get_logger
+from gtflow.pipeline.intake import Conversion
 from gtflow.pipeline.registry import ModelRegistry
 from gtflow.pipeline.retrain import RetrainConfig, RetrainServices
 from gtflow.pipeline.watermark import CompletedAnswer
+from gtflow.quarantine import Quarantine
 from gtflow.store.base import ObjectStore
 
 __all__ = ["local_services", "completed_from_outputs", "evaluate_model", "to_records_from_outputs", "merge_into"]
@@ -25,30 +27,57 @@ __all__ = ["local_services", "completed_from_outputs", "evaluate_model", "to_rec
 log = get_logger(__name__)
 
 
-def completed_from_outputs(outputs: Sequence[Any]) -> list[CompletedAnswer]:
-    """A completed answer per ``output.json``: completed when its last worker submitted."""
+def completed_from_outputs(outputs: Sequence[Any], *, errors: list[GtflowError] | None = None) -> list[CompletedAnswer]:
+    """A completed answer per ``output.json``: completed when its last worker submitted.
+
+    An output whose ``submissionTime`` is not an ISO 8601 time is a :class:`ContractError`
+    (appended to ``errors`` and left out when a list is given, else raised).
+    """
     out = []
     for item in outputs:
-        times = [_dt.datetime.fromisoformat(a.submission_time.replace("Z", "+00:00")) for a in item.output.human_answers]
+        try:
+            times = [_submitted(a.submission_time) for a in item.output.human_answers]
+        except ContractError as bad:
+            bad.at(path=item.uri)
+            if errors is None:
+                raise
+            errors.append(bad)
+            continue
         if not times:
             continue
         out.append(CompletedAnswer(item.output.human_loop_name, max(times), item.uri))
     return out
 
 
+def _submitted(value: Any) -> _dt.datetime:
+    try:
+        t = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ContractError(f"not an ISO 8601 time: {str(value)!r:.60}", field="humanAnswers[].submissionTime") from None
+    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+
+
 def to_records_from_outputs(
     store: ObjectStore, answers: Sequence[CompletedAnswer], class_map: Mapping[int, str], label_attribute: str,
-) -> list[dict[str, Any]]:
-    """Augmented-manifest lines (GT bounding-box label + metadata) for these loops' answers."""
+) -> Conversion:
+    """Augmented-manifest lines (GT bounding-box label + metadata) for these loops' answers, per
+    answer; answers that cannot be read or converted are refused with the typed error's message."""
     from gtflow.a2i.collect import read_outputs
-    from gtflow.a2i.convert import ConversionReport, convert_outputs
+    from gtflow.a2i.convert import to_manifest_line
 
-    report = ConversionReport()
-    outputs = read_outputs(store, [a.output_uri for a in answers])
-    records = list(convert_outputs(outputs, class_map, label_attribute, report=report))
-    if report.skipped:
-        log.warning("%d reviewed loops could not be converted and were left out", len(report.skipped))
-    return records
+    by_uri = {a.output_uri: a.name for a in answers}
+    errors: list[GtflowError] = []
+    conv = Conversion()
+    for item in read_outputs(store, [a.output_uri for a in answers], errors=errors):
+        try:
+            line = to_manifest_line(item.output, class_map, label_attribute, path=item.uri)
+        except GtflowError as exc:
+            conv.refused.append((by_uri.get(item.uri, item.output.human_loop_name), str(exc)))
+            continue
+        conv.records.append((by_uri.get(item.uri, item.output.human_loop_name), line))
+    for err in errors:
+        conv.refused.append((by_uri.get(str(err.path), str(err.path)), str(err)))
+    return conv
 
 
 def merge_into(
@@ -115,9 +144,11 @@ def local_services(store: ObjectStore, config: RetrainConfig, *, progress: bool 
             outputs = LocalHumanLoops.for_store(store).collect(flow, errors=errors)
         else:
             outputs = collect_outputs(store, str(prefix), errors=errors)
-        for e in errors:
-            log.warning("skipped an unreadable output.json: %s", e)
-        return completed_from_outputs(outputs)
+        answers = completed_from_outputs(outputs, errors=errors)
+        quarantine = Quarantine(store, config.state_prefix)
+        for e in errors:  # an unreadable output.json is never an answer: quarantined, read again next run
+            quarantine.add(stage="collect", source=str(e.path or "?"), reason=str(e))
+        return answers
 
     def train(job: str, train_uri: str, heldout: str, base: str | None) -> dict[str, Any]:
         from gtflow.training.local_trainer import LocalTrainingConfig, train_local

@@ -24,6 +24,16 @@ __all__ = ["LocalStore", "STATE_DIR"]
 STATE_DIR = ".gtflow"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 class LocalStore:
     """An :class:`~gtflow.store.ObjectStore` on the local file system.
 
@@ -139,7 +149,7 @@ class LocalStore:
         path = self.path_for(uri)
         tmp_dir = self.state_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=f"put-{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -158,6 +168,28 @@ class LocalStore:
             with suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def clean_stale_temp(self) -> int:
+        """Delete temporary files of writes whose process is gone (killed mid-write); returns
+        how many. A write's temp file is named after its process id, so live writes, in this
+        process or another, are never touched."""
+        tmp_dir = self.state_dir / "tmp"
+        removed = 0
+        try:
+            entries = list(os.scandir(tmp_dir))
+        except FileNotFoundError:
+            return 0
+        for e in entries:
+            parts = e.name.split("-", 2)
+            if len(parts) < 3 or parts[0] != "put" or not parts[1].isdigit():
+                continue
+            pid = int(parts[1])
+            if pid == os.getpid() or _alive(pid):
+                continue
+            with suppress(FileNotFoundError):
+                os.unlink(e.path)
+                removed += 1
+        return removed
 
     # -- conditional writes ------------------------------------------------------------------
     @contextmanager

@@ -27,7 +27,20 @@ def make_client(service: str, *, region: str | None = None, **kwargs: Any) -> An
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingExtraError.for_module("boto3", "aws") from exc
     config = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4" if service == "s3" else None)
-    return boto3.client(service, region_name=region, config=config, **kwargs)
+    client = boto3.client(service, region_name=region, config=config, **kwargs)
+    # remember the operation under way, so an error raised before AWS answers (no credentials, no
+    # endpoint) can still be reported as "<service> <operation>" by the CLI
+    client.meta.events.register("before-parameter-build", _note_operation)
+    return client
+
+
+#: the last AWS operation started in this process (``["s3 GetObject"]``), for error messages
+last_operation: list[str] = []
+
+
+def _note_operation(model: Any = None, **kwargs: Any) -> None:
+    if model is not None:
+        last_operation[:] = [f"{model.service_model.service_name} {model.name}"]
 
 
 def error_code(exc: BaseException) -> str:

@@ -563,12 +563,19 @@ def _box_field(box: Any, name: str, i: int) -> Any:
 
 
 def _pixel(box: Any, name: str, i: int) -> int:
-    v = _box_field(box, name, i)
+    return _finite_int(_box_field(box, name, i), f"boxes[{i}].{name}")
+
+
+def _finite_int(v: Any, where: str, *, positive: bool = False) -> int:
+    """A pixel count from a JSON number: NaN, infinities (``1e400``) and strings are typed errors."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise fail(f"boxes[{i}].{name}", f"expected a number, got {type_name(v)}")
+        raise fail(where, f"expected a number, got {type_name(v)}")
     if not math.isfinite(v):
-        raise fail(f"boxes[{i}].{name}", f"expected a finite number, got {v!r}")
-    return whole_pixel(v)
+        raise fail(where, f"expected a finite number, got {v!r}")
+    n = whole_pixel(v)
+    if positive and n <= 0:
+        raise fail(where, f"expected a positive number, got {v!r}")
+    return n
 
 
 def _class_ids(class_map: Mapping[str, int] | Sequence[str]) -> dict[str, int]:
@@ -612,7 +619,7 @@ def object_detection_label(
     used: set[int] = set()
     for i, box in enumerate(box_list):
         label = _box_field(box, "label", i)
-        if label not in ids:
+        if not isinstance(label, str) or label not in ids:
             raise fail(f"boxes[{i}].label", f"label {label!r} is not in the class map")
         cid = ids[label]
         used.add(cid)
@@ -632,7 +639,9 @@ def object_detection_label(
     label = ObjectDetectionLabel(
         annotations=tuple(annotations),
         image_size=(
-            ImageSize(width=int(image_width), height=int(image_height), depth=int(image_depth)),
+            ImageSize(width=_finite_int(image_width, "image_width", positive=True),
+                      height=_finite_int(image_height, "image_height", positive=True),
+                      depth=_finite_int(image_depth, "image_depth", positive=True)),
         ),
     )
     meta = ObjectDetectionMetadata(

@@ -13,6 +13,16 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 STAGES = ["to_records", "merge", "train", "evaluate", "promote", "watermark"]
 
 
+def od_line(name, *, width=4, height=4):
+    """A reviewed object-detection line (what the local backend's to_records writes)."""
+    return {"source-ref": f"s3://data/{name}.png", "a": name,
+            "bbox": {"image_size": [{"width": 16, "height": 16, "depth": 3}],
+                     "annotations": [{"class_id": 0, "left": 2, "top": 2, "width": width, "height": height}]},
+            "bbox-metadata": {"class-map": {"0": "circle"}, "objects": [{"confidence": 1}],
+                              "type": "groundtruth/object-detection", "human-annotated": "yes",
+                              "creation-date": "2026-03-01T12:00:00.000Z", "job-name": f"a2i/{name}"}}
+
+
 class Fakes:
     """Services that count their side effects and can fail once at a chosen stage."""
 
@@ -29,7 +39,7 @@ class Fakes:
     def services(self):
         def to_records(answers):
             self.maybe_fail("to_records")
-            return [{"source-ref": f"s3://data/{a.name}.png", "a": a.name} for a in answers]
+            return [od_line(a.name) for a in answers]
 
         def merge(prev, records, out):
             self.maybe_fail("merge")

@@ -194,7 +194,10 @@ def test_training_in_progress_exits_3_and_the_next_run_continues(world: World, m
     def services(rcfg, gcfg, *, progress):
         svc = local_services(store, rcfg)
         svc.completed_answers = lambda: answers
-        svc.to_records = lambda ans: []
+        svc.to_records = lambda ans: [{"source-ref": "s3://data/pool/a.png", "bbox": {
+            "image_size": [{"width": SIZE, "height": SIZE, "depth": 3}],
+            "annotations": [{"class_id": 0, "left": 1, "top": 1, "width": 5, "height": 5}]},
+            "bbox-metadata": {"class-map": {"0": "circle"}, "objects": [{"confidence": 1}]}} for _ in ans]
         svc.merge = lambda prev, recs, out: (store.put_text(out, store.get_text(prev)), {"lines": 6})[1]
 
         def train(job, manifest, heldout, base):
