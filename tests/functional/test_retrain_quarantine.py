@@ -52,8 +52,8 @@ POISONS = {
     "1e400": width(1e400),  # written as Infinity
     "unknown label": set_boxes([{"label": "hexagon", "left": 1, "top": 1, "width": 5, "height": 5}]),
     "degenerate boxes": set_boxes([{"label": "circle", "left": 3, "top": 3, "width": 0, "height": 5},
-                                   {"label": "circle", "left": 60, "top": 60, "width": 5, "height": 5},
-                                   {"label": "square", "left": 5, "top": 5, "width": -4, "height": 5}]),
+                                   {"label": "circle", "left": 60, "top": 60, "width": 5, "height": 5}]),
+    "negative size": set_boxes([{"label": "square", "left": 5, "top": 5, "width": -4, "height": 5}]),
 }
 
 
@@ -61,14 +61,14 @@ def test_planted_bad_answers_are_quarantined_and_the_round_completes(tmp_path: P
     fake_training(monkeypatch)
     world = World(tmp_path)
     world.pool = generate_dataset(world.store, "s3://data/pool2", 10, seed=4, image_size=SIZE, classes=CLASSES,
-                                  label_attribute="bbox")  # enough images for 9 answers
-    names = world.answer(8)
+                                  label_attribute="bbox")  # enough images for 10 answers
+    names = world.answer(9)
     uris = outputs(world)
-    bad = dict(zip(names[:6], POISONS, strict=True))
+    bad = dict(zip(names[:7], POISONS, strict=True))
     for name, kind in bad.items():
         poison(world, uris[name], POISONS[kind])
     # a clipped box on a good answer is kept (clipped, counted)
-    poison(world, uris[names[6]], lambda r: r["boundingBoxes"].append(
+    poison(world, uris[names[7]], lambda r: r["boundingBoxes"].append(
         {"label": "circle", "left": 40, "top": 40, "width": 20, "height": 20}))
     # and one output.json that is not JSON at all
     world.store.put_text("s3://data/a2i/od-review/2026/03/01/12/00/09/broken-loop/output.json", '{"humanAnswers": [')
@@ -76,20 +76,21 @@ def test_planted_bad_answers_are_quarantined_and_the_round_completes(tmp_path: P
     out = world.json("--config", str(world.config))
     assert out["status"] == "promoted"
     counts = out["counts"]
-    assert counts["read"] == 8 and counts["used"] == 2 and counts["quarantined"] == 6 and counts["skipped"] == 0
+    assert counts["read"] == 9 and counts["used"] == 2 and counts["quarantined"] == 7 and counts["skipped"] == 0
     assert counts["used"] + counts["quarantined"] + counts["skipped"] == counts["read"]
     assert counts["clippedBoxes"] == 1 and out["answers_used"] == 2
 
     lineage = json.loads(world.store.get_text(out["lineage_uri"]))
-    assert sorted(lineage["answers"]) == sorted(names[6:])  # exactly the answers that reached the manifest
+    assert sorted(lineage["answers"]) == sorted(names[7:])  # exactly the answers that reached the manifest
     reviewed = world.store.get_text(lineage["manifests"]["reviewed"]).splitlines()
     assert len(reviewed) == len(lineage["answers"])
     assert {q["name"] for q in lineage["quarantined"]} == set(bad)
     assert lineage["counts"] == counts
     reasons = {q["name"]: q["reason"] for q in lineage["quarantined"]}
-    assert "finite" in reasons[next(n for n, k in bad.items() if k == "1e400")]
+    assert "width" in reasons[next(n for n, k in bad.items() if k == "1e400")]
     assert "hexagon" in reasons[next(n for n, k in bad.items() if k == "unknown label")]
     assert "degenerate" in reasons[next(n for n, k in bad.items() if k == "degenerate boxes")]
+    assert "non-negative" in reasons[next(n for n, k in bad.items() if k == "negative size")]
 
     q = Quarantine(world.store, "s3://data/retrain")
     entries = q.list()
@@ -105,7 +106,7 @@ def test_planted_bad_answers_are_quarantined_and_the_round_completes(tmp_path: P
 
     # status shows the quarantine; an operator fixes one answer and releases it: the next run uses it
     status = world.json("status", "--config", str(world.config))
-    assert status["quarantine"] == {"quarantined": 7, "released": 0, "readmitted": 0}
+    assert status["quarantine"] == {"quarantined": 8, "released": 0, "readmitted": 0}
     fixed = next(n for n, k in bad.items() if k == "64px")
     poison(world, uris[fixed], width(48))
     entry = next(e for e in entries if e.record.get("name") == fixed)
@@ -152,4 +153,4 @@ def test_from_a2i_turns_bad_sizes_into_typed_errors(tmp_path: Path, value: Any) 
     (tmp_path / "output.json").write_text(json.dumps(doc))
     report = from_a2i(str(tmp_path / "output.json"), tmp_path / "out.manifest", label_attribute="bb",
                       class_map={0: "a"})
-    assert report.lines == 0 and len(report.skipped) == 1 and "image_width" in str(report.skipped[0])
+    assert report.lines == 0 and len(report.skipped) == 1 and "width" in str(report.skipped[0])
