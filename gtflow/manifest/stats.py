@@ -18,6 +18,7 @@ from typing import Any
 from gtflow.manifest._streams import Source, describe
 from gtflow.manifest.reader import read_manifest
 from gtflow.store.base import ObjectStore
+from gtflow.wire.task_types import LabelAttribute, find_label_attributes, label_units
 
 __all__ = ["ManifestStats", "manifest_stats", "HISTOGRAM_BINS"]
 
@@ -26,11 +27,15 @@ HISTOGRAM_BINS = 10
 
 @dataclass
 class ManifestStats:
-    """Counts from one pass over a manifest.
+    """Counts from one pass over a manifest, each task type in its own terms.
 
     ``labels`` counts labels per class name: boxes for object detection, one per line for
     classification and verification, and the ``label`` key of input lines (CSV and batch
-    manifests). ``boxes_per_image`` maps a box count to how many images have it.
+    manifests). ``boxes_per_image`` maps a box count to how many images have it (object
+    detection only). ``task_types`` counts labels per :class:`~gtflow.wire.task_types.TaskType`;
+    ``masks`` counts semantic-segmentation masks (their colour maps are not class labels),
+    ``entities`` named entities per label, ``sequences`` video / point-cloud tracking sequences
+    (their frames are in the SeqLabel.json each points to), ``cuboids`` 3D cuboids per class.
     ``confidence_histogram()`` bins every confidence seen (metadata ``confidence``,
     ``objects[].confidence``, ``confidence-map`` values, an input line's ``confidence``).
     """
@@ -40,8 +45,13 @@ class ManifestStats:
     source_refs: int = 0
     sources: int = 0
     label_types: Counter[str] = field(default_factory=Counter)
+    task_types: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
     boxes_per_image: Counter[int] = field(default_factory=Counter)
+    masks: int = 0
+    entities: Counter[str] = field(default_factory=Counter)
+    sequences: int = 0
+    cuboids: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     _fine: Counter[float] = field(default_factory=Counter, repr=False)
     _out_of_range: int = 0
@@ -88,9 +98,14 @@ class ManifestStats:
             "sources": self.sources,
             "failed": self.failed,
             "labelTypes": dict(self.label_types),
+            "taskTypes": dict(self.task_types),
             "labels": dict(self.labels.most_common()),
             "boxes": self.boxes,
             "boxesPerImage": {str(k): v for k, v in sorted(self.boxes_per_image.items())},
+            "masks": self.masks,
+            "entities": dict(self.entities.most_common()),
+            "sequences": self.sequences,
+            "cuboids": dict(self.cuboids.most_common()),
             "confidenceHistogram": [
                 {"low": lo, "high": hi, "count": c} for lo, hi, c in self.confidence_histogram()
             ],
@@ -98,50 +113,27 @@ class ManifestStats:
         }
 
 
-def _class_name(cmap: Any, cid: Any) -> str:
-    if type(cmap) is dict:
-        name = cmap.get(str(cid))
-        if isinstance(name, str):
-            return name
-    return str(cid)
-
-
-def _add_label(stats: ManifestStats, rec: dict[str, Any], attr: str, meta: dict[str, Any]) -> None:
-    kind = meta.get("type")
+def _add_label(stats: ManifestStats, rec: dict[str, Any], label: LabelAttribute) -> None:
+    kind = label.metadata(rec).get("type")
     if kind is not None:
         stats.label_types[str(kind)] += 1
-    value = rec.get(attr)
-    if "failure-reason" in meta and value is None:
-        stats.failed += 1
+    stats.task_types[label.task_type.value] += 1
+    if label.failed:
+        if label.value(rec) is None:
+            stats.failed += 1
         return
-    cmap = meta.get("class-map")
-    if kind == "groundtruth/object-detection" or (type(value) is dict and "annotations" in value):
-        anns = value.get("annotations") if type(value) is dict else None
-        anns = anns if type(anns) is list else []
-        stats.boxes_per_image[len(anns)] += 1
-        for a in anns:
-            if type(a) is dict:
-                stats.labels[_class_name(cmap, a.get("class_id"))] += 1
-        objs = meta.get("objects")
-        if type(objs) is list:
-            for o in objs:
-                if type(o) is dict:
-                    stats.add_confidence(o.get("confidence"))
-        return
-    if type(value) is list:  # multi-label classification
-        for cid in value:
-            stats.labels[_class_name(cmap, cid)] += 1
-        cm = meta.get("confidence-map")
-        if type(cm) is dict:
-            for c in cm.values():
-                stats.add_confidence(c)
-        return
-    name = meta.get("class-name")
-    if isinstance(name, str):
-        stats.labels[name] += 1
-    elif value is not None and not isinstance(value, dict):
-        stats.labels[_class_name(cmap, value)] += 1
-    stats.add_confidence(meta.get("confidence"))
+    units = label_units(label, rec)
+    stats.labels.update(units.classes)
+    if units.boxes is not None:
+        stats.boxes_per_image[units.boxes] += 1
+    stats.masks += units.masks
+    stats.sequences += units.sequences
+    if units.entities is not None:
+        stats.entities.update(units.entities)
+    if units.cuboids is not None:
+        stats.cuboids.update(units.cuboids)
+    for c in units.confidences or ():
+        stats.add_confidence(c)
 
 
 def manifest_stats(
@@ -151,8 +143,10 @@ def manifest_stats(
     label_attribute: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ManifestStats:
-    """Count what the manifest holds. Labels are found through their ``-metadata`` (every
-    labeled attribute, or only ``label_attribute``); lines without any use their ``label``
+    """Count what the manifest holds. Labels are found by their metadata's own markers
+    (:func:`~gtflow.wire.task_types.find_label_attributes`: every label, or only
+    ``label_attribute``), so ``annotator-metadata``, ``cl-metadata`` or
+    ``source-ref-metadata`` are not taken for labels; lines without any use their ``label``
     and ``confidence`` keys (the CSV and batch manifests gtflow builds).
 
     Raises ManifestError at the first line that is not a valid record (run
@@ -167,19 +161,17 @@ def manifest_stats(
             stats.source_refs += 1
         elif "source" in rec:
             stats.sources += 1
+        found = find_label_attributes(rec)
         if label_attribute is not None:
-            meta = rec.get(f"{label_attribute}-metadata")
-            if label_attribute in rec or type(meta) is dict:
-                _add_label(stats, rec, label_attribute, meta if type(meta) is dict else {})
+            for label in found:
+                if label.attribute == label_attribute:
+                    _add_label(stats, rec, label)
             continue
-        found = False
-        for key, meta in rec.items():
-            if key.endswith("-metadata") and type(meta) is dict:
-                found = True
-                _add_label(stats, rec, key[: -len("-metadata")], meta)
+        for label in found:
+            _add_label(stats, rec, label)
         if not found:
-            label = rec.get("label")
-            if isinstance(label, str):
-                stats.labels[label] += 1
+            name = rec.get("label")
+            if isinstance(name, str):
+                stats.labels[name] += 1
                 stats.add_confidence(rec.get("confidence"))
     return stats

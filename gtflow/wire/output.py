@@ -477,17 +477,18 @@ def parse_label_value(value: Any, metadata: Metadata, path: str = "") -> Any:
 
 
 def label_attributes(line: Mapping[str, Any]) -> list[str]:
-    """The label attributes of a manifest line: keys that have a ``<key>-metadata`` sibling,
-    plus failed objects (a ``-metadata`` without a value), in line order.
+    """The label attributes of a manifest line, in line order: keys ``X`` whose ``X-metadata``
+    is a label's metadata by its own markers (``type``, ``job-name``, ``failure-reason``,
+    ``class-name``, ...; see :mod:`gtflow.wire.task_types`), including failed objects (a
+    ``-metadata`` without a value). A key that only ends in ``-metadata`` is not a label:
 
-    >>> label_attributes({"source-ref": "s3://b/k", "a": 1, "a-metadata": {}, "b-metadata": {}})
+    >>> label_attributes({"source-ref": "s3://b/k", "a": 1, "a-metadata": {"type": "groundtruth/custom"},
+    ...                   "b-metadata": {"failure-reason": "ClientError"}, "cl-metadata": {"is_labeled": True}})
     ['a', 'b']
     """
-    out = []
-    for key in line:
-        if key.endswith(METADATA_SUFFIX) and isinstance(line[key], Mapping):
-            out.append(key[: -len(METADATA_SUFFIX)])
-    return out
+    from gtflow.wire.task_types import label_attribute_names
+
+    return label_attribute_names(line)
 
 
 _MISSING: Any = object()
