@@ -5,6 +5,13 @@
     ('my-bucket', 'images/cat 1.jpg')
     >>> str(u.join("sub", "x.json"))
     's3://my-bucket/images/cat 1.jpg/sub/x.json'
+
+Reading is tolerant of *legacy* bucket names (upper case, underscores, up to 255 characters:
+buckets created in us-east-1 before March 2018, and GT's own documentation events use
+``DOC-EXAMPLE-BUCKET``); naming a new bucket is strict (:func:`validate_bucket`).
+
+    >>> S3Uri.parse("s3://DOC-EXAMPLE-BUCKET/example-folder/seq1.json").is_legacy
+    True
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ from dataclasses import dataclass
 
 from gtflow.errors import UriError
 
-__all__ = ["S3Uri", "validate_bucket", "validate_key", "is_s3_uri"]
+__all__ = ["S3Uri", "validate_bucket", "validate_legacy_bucket", "validate_key", "is_s3_uri"]
 
 # General purpose buckets (S3 User Guide, "Bucket naming rules").
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Legacy names (S3 User Guide, "Legacy bucket naming rules"): 3-255 of A-Z a-z 0-9 . - _.
+# The first character must be a letter or digit here, so no name is "." or ".." as a path.
+_LEGACY_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
 _BUCKET_BAD_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_BAD_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 MAX_KEY_BYTES = 1024
@@ -40,6 +50,24 @@ def validate_bucket(bucket: str) -> str:
     except ValueError:
         return bucket
     raise UriError(f"invalid bucket name {bucket!r}: looks like an IP address")
+
+
+def validate_legacy_bucket(bucket: str) -> str:
+    """Return ``bucket`` if S3 can hold a bucket of that name: a valid general purpose name or
+    a legacy one (upper case, ``_``, up to 255 characters). For reading existing data only;
+    gtflow never names a new bucket so (:func:`validate_bucket`).
+
+    >>> validate_legacy_bucket("DOC-EXAMPLE-BUCKET")
+    'DOC-EXAMPLE-BUCKET'
+    """
+    if _BUCKET_RE.match(bucket) and ".." not in bucket:
+        return bucket
+    if not _LEGACY_BUCKET_RE.match(bucket):
+        raise UriError(
+            f"invalid bucket name {bucket!r}: 3-255 characters of A-Z, a-z, 0-9, '.', '-' and '_' "
+            "(legacy names), starting with a letter or digit"
+        )
+    return bucket
 
 
 def validate_key(key: str, *, allow_empty: bool = False) -> str:
@@ -69,16 +97,19 @@ class S3Uri:
     key: str = ""
 
     def __post_init__(self) -> None:
-        validate_bucket(self.bucket)
+        validate_legacy_bucket(self.bucket)
         validate_key(self.key, allow_empty=True)
 
     @classmethod
-    def parse(cls, uri: str, *, require_key: bool = False) -> S3Uri:
-        """Parse ``s3://bucket[/key]``. ``require_key`` rejects a bare bucket or prefix end."""
+    def parse(cls, uri: str, *, require_key: bool = False, strict: bool = False) -> S3Uri:
+        """Parse ``s3://bucket[/key]``. ``require_key`` rejects a bare bucket or prefix end;
+        ``strict`` also rejects legacy bucket names (for buckets gtflow is about to create)."""
         if not isinstance(uri, str) or not uri.startswith("s3://"):
             raise UriError(f"not an S3 URI (must start with s3://): {uri!r:.200}")
         rest = uri[5:]
         bucket, _, key = rest.partition("/")
+        if strict:
+            validate_bucket(bucket)
         parsed = cls(bucket, key)
         if require_key and (not key or key.endswith("/")):
             raise UriError(f"S3 URI names no object: {uri!r:.200}")
@@ -86,6 +117,15 @@ class S3Uri:
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def is_legacy(self) -> bool:
+        """Whether the bucket has a legacy name (one S3 no longer lets anyone create)."""
+        try:
+            validate_bucket(self.bucket)
+        except UriError:
+            return True
+        return False
 
     @property
     def name(self) -> str:
