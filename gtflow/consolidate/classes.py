@@ -1,4 +1,6 @@
-"""Classification answers (single and multi-label) consolidated into GT image-classification labels.
+"""Classification answers (single and multi-label) consolidated into GT classification labels:
+``groundtruth/image-classification`` for images, ``groundtruth/text-classification`` for text
+objects (``dataObject.content``), each with its ``-multilabel`` variant, as GT writes them.
 
 Finding the answer: the classifier output is ``{"label": "x"}`` (single) or ``{"labels": [...]}``
 (multi) under whatever name the template gave the widget (``category``, ``crowd-image-classifier``,
@@ -226,7 +228,7 @@ def consolidate_classification(
             label, conf = ds_single[oid] if method == "dawid-skene" else majority_label(votes, cats)
             value, meta = image_classification_label(
                 index[label], label, job_name=labeling_job_ref(ctx.job_name), confidence=conf,
-                creation_date=ctx.creation_date,
+                creation_date=ctx.creation_date, text=_is_text(obj),
             )
             out.append(response_item(oid, OutputLabel(attr, value, meta).to_items()))
             continue
@@ -237,10 +239,16 @@ def consolidate_classification(
             chosen = majority_labels(mvotes, cats)
         ids, meta = multilabel_classification_label(
             {index[c]: p for c, p in chosen.items()}, {index[c]: c for c in chosen},
-            job_name=labeling_job_ref(ctx.job_name), creation_date=ctx.creation_date,
+            job_name=labeling_job_ref(ctx.job_name), creation_date=ctx.creation_date, text=_is_text(obj),
         )
         out.append(response_item(oid, OutputLabel(attr, list(ids), meta).to_items()))
     return out
+
+
+def _is_text(obj: ObjectAnswers) -> bool:
+    """A text object (manifest ``source``, request ``dataObject.content``), which GT labels
+    ``groundtruth/text-classification``, not an image (``source-ref``, ``s3Uri``)."""
+    return "content" in obj.data_object and "s3Uri" not in obj.data_object
 
 
 def _as_list(v: str | list[str]) -> list[str]:
