@@ -30,6 +30,7 @@ from gtflow.wire import gt_lambda as _gt
 from gtflow.wire import od as _od
 from gtflow.wire import output as _out
 from gtflow.wire._base import encode
+from gtflow.wire.kinds import KINDS, crowd_widgets, detect_kind
 from gtflow.wire.task_types import (
     LabelAttribute,
     TaskType,
@@ -48,25 +49,6 @@ __all__ = [
     "service_model_problems",
 ]
 
-#: Every kind ``check_payload`` knows, with a one-line description.
-KINDS: dict[str, str] = {
-    "manifest": "input or output manifest (JSON Lines; one report per line)",
-    "pre-annotation-event": "event GT sends the pre-annotation Lambda",
-    "pre-annotation-response": "what the pre-annotation Lambda returns",
-    "post-annotation-event": "event GT sends the post-annotation (consolidation) Lambda",
-    "consolidation-request": "the file at payload.s3Uri (every worker's answer per object)",
-    "consolidation-response": "what the post-annotation Lambda returns",
-    "worker-response": "annotations/worker-response/.../<ts>.json",
-    "a2i-output": "A2I output.json",
-    "a2i-status-change-event": "EventBridge 'SageMaker A2I HumanLoop Status Change' event",
-    "start-human-loop-response": "StartHumanLoop response",
-    "describe-human-loop-response": "DescribeHumanLoop response",
-    "activation-conditions": "HumanLoopActivationConditions",
-    "flow-definition": "CreateFlowDefinition request",
-    "crowd-output": "a crowd HTML form's submission {name: element output}",
-    "endpoint-response": "built-in Object Detection endpoint response",
-    "sequence-label": "SeqLabel.json of a video or 3D point cloud sequence job",
-}
 _MAX_DIFFS = 20
 
 
@@ -212,94 +194,6 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-# --------------------------------------------------------------------------- detecting
-
-
-def _is_list_of(value: Any, *keys: str) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(x, Mapping) and all(k in x for k in keys) for x in value)
-    )
-
-
-def detect_kind(value: Any) -> str:
-    """The kind of one decoded JSON value (a whole file, or one manifest line); ``unknown``
-    when it is no payload this module knows.
-
-    >>> detect_kind({"version": "2018-10-06", "labelingJobArn": "arn:...", "dataObject": {}})
-    'pre-annotation-event'
-    """
-    if isinstance(value, list):
-        if _is_list_of(value, "datasetObjectId", "consolidatedAnnotation"):
-            return "consolidation-response"
-        if _is_list_of(value, "datasetObjectId", "annotations"):
-            return "consolidation-request"
-        inner = _crowd.unwrap_docs_sample(value)
-        if inner is not value and _crowd_widgets(inner):
-            return "crowd-output"
-        return "unknown"
-    if not isinstance(value, Mapping):
-        return "unknown"
-    if "labelingJobArn" in value:
-        return "post-annotation-event" if "payload" in value else "pre-annotation-event"
-    if "taskInput" in value:
-        return "pre-annotation-response"
-    if "flowDefinitionArn" in value and "humanAnswers" in value:
-        return "a2i-output"
-    if value.get("detail-type") == "SageMaker A2I HumanLoop Status Change":
-        return "a2i-status-change-event"
-    if "FlowDefinitionName" in value and "HumanLoopConfig" in value:
-        return "flow-definition"
-    if "HumanLoopStatus" in value:
-        return "describe-human-loop-response"
-    if set(value) == {"HumanLoopArn"}:
-        return "start-human-loop-response"
-    if "Conditions" in value:
-        return "activation-conditions"
-    if "source-ref" in value or "source" in value:
-        return "manifest"
-    if _is_list_of(value.get("answers"), "answerContent"):
-        return "worker-response"
-    if "prediction" in value or ("image_size" in value and "annotations" in value):
-        return "endpoint-response"
-    if "tracking-annotations" in value or "detection-annotations" in value:
-        return "sequence-label"
-    if _crowd_widgets(value):
-        return "crowd-output"
-    return "unknown"
-
-
-def _element_of(value: Any) -> str | None:
-    """The crowd element whose documented output ``value`` has, by its keys."""
-    if not isinstance(value, Mapping):
-        return None
-    for key, tag in (
-        ("boundingBoxes", "crowd-bounding-box"),
-        ("keypoints", "crowd-keypoint"),
-        ("polygons", "crowd-polygon"),
-        ("polylines", "crowd-polyline"),
-        ("lines", "crowd-line"),
-        ("entities", "crowd-entity-annotation"),
-        ("instances", "crowd-instance-segmentation"),
-        ("labelMappings", "crowd-semantic-segmentation"),
-        ("labels", "crowd-classifier-multi-select"),
-        ("label", "crowd-classifier"),
-    ):
-        if key in value:
-            return tag
-    if value and all(isinstance(v, bool) for v in value.values()):
-        return "crowd-checkbox"
-    return None
-
-
-def _crowd_widgets(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not value:
-        return {}
-    found = {name: _element_of(v) for name, v in value.items()}
-    return {k: v for k, v in found.items() if v is not None}
-
-
 # --------------------------------------------------------------------------- checking
 
 
@@ -393,7 +287,7 @@ def _check_crowd(item: ItemReport, value: Any) -> None:
     wrapped = inner is not value
     if wrapped:
         item.notes.append("wrapped in a list as the AWS docs print it; GT and A2I carry the inner object")
-    widgets = _crowd_widgets(inner)
+    widgets = crowd_widgets(inner)
     if not isinstance(inner, Mapping) or not widgets:
         item.add("", "no crowd element output found")
         return

@@ -21,27 +21,6 @@ from tests.conformance.measure import judge, observe_now
 
 HERE = Path(__file__).parent
 EXPECTED: dict[str, dict] = json.loads((HERE / "expected.json").read_text())
-FRACTIONAL = {"manifest_bounding_box_fractional_consolidated_2022.manifest", "manifest_bounding_box_ozfish_half_pixel.manifest"}
-
-
-def _wire_reads_fractional_boxes() -> bool:
-    from gtflow.errors import ContractError
-    from gtflow.wire import BoundingBoxAnnotation
-
-    try:
-        BoundingBoxAnnotation.from_dict({"class_id": 0, "left": 588.5, "top": 1, "width": 2, "height": 3})
-    except ContractError:
-        return False
-    return True
-
-
-def _pending(name: str) -> None:
-    # Reading fractional box coordinates is the wire codec's decision (issue 14 item 1, being
-    # made in the same round); until the codec reads them these two real files fail.
-    if name in FRACTIONAL and not _wire_reads_fractional_boxes():
-        pytest.xfail("the wire codec does not read fractional box coordinates yet (issue 14 item 1)")
-
-
 ARTIFACTS = sorted(p.name for p in HERE.iterdir() if p.suffix in (".json", ".manifest") and p.name != "expected.json")
 
 
@@ -58,7 +37,6 @@ def test_every_artifact_is_expected_and_sourced() -> None:
 
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_payload_check(name: str, tmp_path: Path) -> None:
-    _pending(name)
     exp = EXPECTED[name]
     result = CliRunner().invoke(
         cli, ["--root", str(tmp_path), "payload", "check", str(HERE / name), "--json"], catch_exceptions=False
@@ -84,5 +62,4 @@ def test_payload_check(name: str, tmp_path: Path) -> None:
 def test_conformance_criteria(name: str) -> None:
     """The full criterion of ``measure.py`` (also ``manifest validate`` agreeing and
     ``manifest stats`` counting each task type in its own terms)."""
-    _pending(name)
     assert judge(EXPECTED[name], observe_now(name, (HERE / name).read_text())) == []

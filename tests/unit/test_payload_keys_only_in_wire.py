@@ -21,7 +21,6 @@ NOT_YET_MOVED: dict[str, frozenset[str]] = {
     "demo/reviewer.py": frozenset({"class-map", "boundingBoxes", "inputImageProperties"}),  # i13-demo
     "formats/bridge.py": frozenset({"class-map"}),  # i17-od
     "formats/yolo.py": frozenset({"class-map"}),  # i17-od
-    "manifest/stats.py": frozenset({"class-map"}),  # i14-corpus
     "qa/sample.py": frozenset({"consolidatedAnnotation", "datasetObjectId"}),  # i19-modqa
     "tasks.py": frozenset({"answerContent"}),  # i16-portal
 }
