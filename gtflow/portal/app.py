@@ -9,6 +9,7 @@ Routes (handlers are thin; the work is in :mod:`gtflow.tasks`, :mod:`gtflow.ui` 
 ``GET  /``                             queues with pending counts and per-worker progress
 ``GET  /queues/{q}/next``              take the next task (``?skip=REF`` passes one over)
 ``GET  /queues/{q}/tasks/{ref}``       the task page (takes a free place; records acceptance)
+``GET  /queues/{q}/tasks/{ref}/frame`` the template, in a sandboxed frame of the task page
 ``POST /queues/{q}/tasks/{ref}/submit`` JSON answer -> ``TaskQueue.submit`` (holder only)
 ``GET  /queues/{q}/prefetch``          the likely next task's file URLs (records nothing)
 ``GET  /files/{bucket}/{key}``         a store object, for a valid unexpired signed URL
@@ -68,6 +69,7 @@ from gtflow.portal.security import (
     Session,
     SessionCodec,
     SignInLimiter,
+    frame_headers,
     log_safe,
     security_headers,
 )
@@ -118,10 +120,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        # the sandboxed task frame (an opaque origin) loads static files and signed file URLs
+        shared = scope["path"].startswith(("/static/", "/files/"))
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in present]
+                extra = [(k, b"cross-origin" if shared and k == b"cross-origin-resource-policy" else v)
+                         for k, v in self.headers if k not in present]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
@@ -437,15 +443,34 @@ async def task_page(request: Request, session: Session) -> Response:
         return _message(request, "This task's template failed",
                         f"{exc}\n\nThe task was skipped and reported to the queue's owner.", 500,
                         next_url=next_url)
-    body, rewritten = rewrite_crowd_script(body)
+    del body  # rendered here to catch a broken template early; the frame renders it again
     counts = st.queue.counts(name, worker_id=session.worker_id)
     return _page(
-        request, "task.html", session=session, queue=info, task=task, body=body,
-        load_crowd=not rewritten, counts=counts,
+        request, "task.html", session=session, queue=info, task=task, counts=counts,
+        frame_url=_task_url(name, task) + "/frame",
         submit_url=_task_url(name, task) + "/submit",
         next_url=next_url,
         prefetch_url=_queue_url(name) + "/prefetch?after=" + urllib.parse.quote(task.ref, safe=""),
     )
+
+
+@_signed_in()
+async def task_frame(request: Request, session: Session) -> Response:
+    """The task's template, as the worker UI runs it: served to the sandboxed frame of the
+    task page, to the worker who holds the task."""
+    st = _state(request)
+    task = _find_task(st, request, session)
+    if task is None or task.status != "pending" or st.queue.hold_problem(task.queue, task.task_id, session.worker_id):
+        return Response("This task is not yours to work on now.\n", status_code=403, media_type="text/plain",
+                        headers=frame_headers())
+    try:
+        body = _render(st, st.queue.queue(task.queue).template, task.task_input, task.queue)
+    except GtflowError:
+        return Response("This task's template failed.\n", status_code=500, media_type="text/plain",
+                        headers=frame_headers())
+    body, rewritten = rewrite_crowd_script(body)
+    html = st.pages.get_template("frame.html").render(body=body, load_crowd=not rewritten, crowd_js=CROWD_JS)
+    return HTMLResponse(html, headers=frame_headers())
 
 
 def _render(st: PortalState, template: str, task_input: Mapping[str, Any], name: str) -> str:
@@ -642,6 +667,7 @@ def create_app(
         Route("/queues/{queue}/next", next_task),
         Route("/queues/{queue}/prefetch", prefetch),
         Route("/queues/{queue}/tasks/{ref}", task_page),
+        Route("/queues/{queue}/tasks/{ref}/frame", task_frame),
         Route("/queues/{queue}/tasks/{ref}/submit", submit, methods=["POST"]),
         Route("/files/{bucket}/{key:path}", files, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -40,6 +40,8 @@ __all__ = [
     "safe_equal",
     "SignInLimiter",
     "log_safe",
+    "FRAME_CSP",
+    "frame_headers",
 ]
 
 SESSION_COOKIE = "gtflow_session"
@@ -60,6 +62,27 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+#: The task frame: the worker template runs here as in GT (inline scripts allowed), in a
+#: sandbox with an opaque origin (no cookies, no storage), with no network access beyond the
+#: portal's static files and signed file URLs, and framed only by the portal itself.
+FRAME_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; connect-src 'none'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'; frame-ancestors 'self'; "
+    "sandbox allow-scripts allow-forms allow-modals"
+)
+
+
+def frame_headers() -> dict[str, str]:
+    """Headers of a task frame response (they replace the page defaults)."""
+    return {
+        "content-security-policy": FRAME_CSP,
+        "x-frame-options": "SAMEORIGIN",
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer",
+    }
 
 
 def security_headers() -> list[tuple[bytes, bytes]]:

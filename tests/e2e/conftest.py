@@ -32,3 +32,13 @@ def browser_page() -> Iterator[Any]:
             yield browser.new_page()
         finally:
             browser.close()
+
+
+def task_frame(page: Any, timeout: float = 15000) -> Any:
+    """The sandboxed frame a task's template runs in (a Playwright ``Frame``): template
+    elements live there; the bar (Submit, Skip, status) stays on ``page``."""
+    handle = page.wait_for_selector("#gtp-frame", timeout=timeout)
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.wait_for_load_state("load", timeout=timeout)
+    return frame

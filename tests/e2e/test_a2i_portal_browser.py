@@ -17,6 +17,7 @@ from gtflow.manifest import validate_manifest
 from gtflow.routing import Prediction, RoutingPolicy
 from gtflow.store import LocalStore
 from gtflow.tasks import TaskQueue
+from tests.e2e.conftest import task_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -62,19 +63,22 @@ def test_review_in_the_browser_to_training_manifest(tmp_path: Path) -> None:
                 page.click("#signin-form button[type=submit]")
                 page.wait_for_url(f"{base}/")
                 page.goto(f"{base}/queues/od-review/next")
-                page.wait_for_function(
+                tf = task_frame(page)
+                tf.wait_for_function(
                     "() => { const e = document.querySelector('crowd-bounding-box'); return e && e.W > 0; }", timeout=15000)
                 task_id = page.get_attribute("body", "data-task-id")
-                assert page.eval_on_selector("crowd-bounding-box", "e => e.shapes.length") == 1  # the model's box
+                assert tf.eval_on_selector("crowd-bounding-box", "e => e.shapes.length") == 1  # the model's box
                 # draw a second box with the mouse: 50..150 x 180..280 in image pixels
-                box = page.eval_on_selector("crowd-bounding-box img.cw-img", "i => { const r = i.getBoundingClientRect(); return [r.x, r.y, r.width / i.naturalWidth]; }")
+                box = tf.eval_on_selector("crowd-bounding-box img.cw-img", "i => { const r = i.getBoundingClientRect(); return [r.x, r.y, r.width / i.naturalWidth]; }")
                 x0, y0, scale = box
+                at = page.locator("#gtp-frame").bounding_box()  # frame coordinates -> page coordinates
+                x0, y0 = x0 + at["x"], y0 + at["y"]
                 page.mouse.move(x0 + 50 * scale, y0 + 180 * scale)
                 page.mouse.down()
                 page.mouse.move(x0 + 100 * scale, y0 + 230 * scale, steps=5)
                 page.mouse.move(x0 + 150 * scale, y0 + 280 * scale, steps=5)
                 page.mouse.up()
-                assert page.eval_on_selector("crowd-bounding-box", "e => e.shapes.length") == 2
+                assert tf.eval_on_selector("crowd-bounding-box", "e => e.shapes.length") == 2
                 with page.expect_navigation(timeout=15000):
                     page.click("#gtp-submit")
                 # the portal opens the next task: the other routed loop

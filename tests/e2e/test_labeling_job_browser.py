@@ -14,6 +14,7 @@ from gtflow.labeling.local import LocalJobSpec, LocalLabelingJob
 from gtflow.manifest import build_batches, read_manifest
 from gtflow.store import LocalStore
 from gtflow.ui.bundled import load_bundled
+from tests.e2e.conftest import task_frame
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -65,11 +66,12 @@ def test_bulk_qa_labeling_job_with_a_browser_worker(tmp_path: Path) -> None:
                 page.wait_for_load_state("load")
                 page.goto(f"{base_url}/queues/{job.queue_name}/next")
                 for _ in range(3):
-                    page.wait_for_selector("crowd-checkbox input[type=checkbox]")
+                    tf = task_frame(page)
+                    tf.wait_for_selector("crowd-checkbox input[type=checkbox]")
                     task_id = page.get_attribute("body", "data-task-id")
                     assert task_id is not None
                     task_items = job.queue.task(job.queue_name, task_id).task_input["items"]
-                    boxes = page.locator("crowd-checkbox")
+                    boxes = tf.locator("crowd-checkbox")
                     assert boxes.count() == len(task_items)
                     for k, it in enumerate(task_items):
                         truth[(it["image"], "browser-1")] = k % 2 == 0

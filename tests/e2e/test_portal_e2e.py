@@ -16,6 +16,7 @@ from gtflow.store import LocalStore
 from gtflow.tasks import TaskQueue
 from gtflow.ui import load_bundled
 from gtflow.wire.crowd import validate_element_output
+from tests.e2e.conftest import task_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -89,9 +90,10 @@ def _submit_and_wait(page: Any) -> None:
 
 def test_bounding_box_move_one_draw_one(portal: dict[str, Any], page: Any) -> None:
     page.goto(portal["base"] + "/queues/odr/next")
-    page.wait_for_selector("crowd-bounding-box .cw-box")
-    assert page.locator("crowd-bounding-box .cw-box").count() == 2
-    stage = page.locator("crowd-bounding-box .cw-stage").bounding_box()
+    tf = task_frame(page)
+    tf.wait_for_selector("crowd-bounding-box .cw-box")
+    assert tf.locator("crowd-bounding-box .cw-box").count() == 2
+    stage = tf.locator("crowd-bounding-box .cw-stage").bounding_box()
     scale = stage["width"] / W
 
     def screen(x: float, y: float) -> tuple[float, float]:
@@ -110,7 +112,7 @@ def test_bounding_box_move_one_draw_one(portal: dict[str, Any], page: Any) -> No
     page.mouse.move(*screen(700, 90), steps=4)
     page.mouse.move(*screen(760, 140), steps=4)
     page.mouse.up()
-    assert page.locator("crowd-bounding-box .cw-box").count() == 3
+    assert tf.locator("crowd-bounding-box .cw-box").count() == 3
     _submit_and_wait(page)
 
     [answer] = portal["tq"].answers("odr", "scene-1")
@@ -133,8 +135,9 @@ def test_bounding_box_move_one_draw_one(portal: dict[str, Any], page: Any) -> No
 
 def test_bulk_qa_uncheck_two(portal: dict[str, Any], page: Any) -> None:
     page.goto(portal["base"] + "/queues/qa/next")
-    page.wait_for_selector("crowd-checkbox input")
-    boxes = page.locator("crowd-checkbox input")
+    tf = task_frame(page)
+    tf.wait_for_selector("crowd-checkbox input")
+    boxes = tf.locator("crowd-checkbox input")
     assert boxes.count() == 6
     boxes.nth(1).click()
     boxes.nth(4).click()
@@ -147,11 +150,12 @@ def test_bulk_qa_uncheck_two(portal: dict[str, Any], page: Any) -> None:
 
 def test_image_classifier_by_keyboard(portal: dict[str, Any], page: Any) -> None:
     page.goto(portal["base"] + "/queues/cls/next")
-    page.wait_for_selector("crowd-image-classifier .cw-category")
+    tf = task_frame(page)
+    tf.wait_for_selector("crowd-image-classifier .cw-category")
     page.keyboard.press("Control+Enter")  # nothing chosen yet: the form refuses
-    page.wait_for_selector("crowd-form .cw-form-errors:not([hidden])")
+    tf.wait_for_selector("crowd-form .cw-form-errors:not([hidden])")
     assert portal["tq"].answers("cls", "c1") == []
-    page.locator("crowd-image-classifier .cw-category", has_text="outdoor").click()
+    tf.locator("crowd-image-classifier .cw-category", has_text="outdoor").click()
     _submit_and_wait(page)
     [answer] = portal["tq"].answers("cls", "c1")
     assert answer.answer == {"category": {"label": "outdoor"}}
@@ -164,12 +168,13 @@ def test_bounding_box_page_screenshot(portal: dict[str, Any], page: Any, tmp_pat
     tq.add_task("odr", "scene-2", {"taskObject": "s3://bucket/img/scene.png", "labels": ["circle", "square"],
                                    "initialValue": [{"label": "circle", "left": 100, "top": 100, "width": 150, "height": 150}]})
     page.goto(portal["base"] + "/queues/odr/next")
-    page.wait_for_selector("crowd-bounding-box .cw-box")
-    page.locator("crowd-bounding-box .cw-box").first.click()
+    tf = task_frame(page)
+    tf.wait_for_selector("crowd-bounding-box .cw-box")
+    tf.locator("crowd-bounding-box .cw-box").first.click()
     shot = tmp_path / "bbox.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
-    assert page.locator("crowd-bounding-box .cw-handle").count() == 8  # the selected box has handles
+    assert tf.locator("crowd-bounding-box .cw-handle").count() == 8  # the selected box has handles
 
 
 def _s3_uris(value: Any) -> list[str]:
@@ -195,9 +200,10 @@ def test_every_bundled_template_works_in_the_portal(portal: dict[str, Any], page
         tq.register_queue(f"b-{name}", owner="test", template=load_bundled(name), title=name)
         tq.add_task(f"b-{name}", "s1", sample)
         page.goto(portal["base"] + f"/queues/b-{name}/next")
-        page.wait_for_selector("crowd-form crowd-button")
-        assert page.locator(".cw-notice").count() == 0, name
-        answer = page.evaluate("document.querySelector('crowd-form').crowdAnswer()")
+        tf = task_frame(page)
+        tf.wait_for_selector("crowd-form crowd-button")
+        assert tf.locator(".cw-notice").count() == 0, name
+        answer = tf.evaluate("document.querySelector('crowd-form').crowdAnswer()")
         assert isinstance(answer, dict), name
 
 
@@ -211,10 +217,11 @@ def test_moderation_review_radio_pairs(portal: dict[str, Any], page: Any) -> Non
     tq.register_queue("mod", owner="test", template=load_bundled("moderation-review"), title="Moderation")
     tq.add_task("mod", "m1", sample)
     page.goto(portal["base"] + "/queues/mod/next")
-    page.locator("crowd-radio-button .cw-check-text", has_text="Confirm").first.click()
-    page.locator("crowd-radio-button .cw-check-text", has_text="Reject").nth(1).click()
-    page.locator("crowd-radio-button .cw-check-text", has_text="Confirm").nth(1).click()  # change of mind
-    page.locator("crowd-text-area textarea").fill("looks fine")
+    tf = task_frame(page)
+    tf.locator("crowd-radio-button .cw-check-text", has_text="Confirm").first.click()
+    tf.locator("crowd-radio-button .cw-check-text", has_text="Reject").nth(1).click()
+    tf.locator("crowd-radio-button .cw-check-text", has_text="Confirm").nth(1).click()  # change of mind
+    tf.locator("crowd-text-area textarea").fill("looks fine")
     _submit_and_wait(page)
     [answer] = tq.answers("mod", "m1")
     assert answer.answer == {"label-0": {"confirm": True, "reject": False},
@@ -228,6 +235,7 @@ def test_prefetch_and_skip_shortcut(portal: dict[str, Any], page: Any) -> None:
     for i in range(2):
         tq.add_task("cls2", f"k{i}", {"taskObject": f"s3://bucket/qa/img-{i}.png", "labels": ["a", "b"]})
     page.goto(portal["base"] + "/queues/cls2/next")
+    task_frame(page)
     k1 = tq.task("cls2", "k1").ref  # URLs and hints carry the task's ref, not its id
     page.wait_for_selector(f"body[data-prefetched='{k1}']")
     assert "1</strong> pending" not in page.locator("#gtp-progress").inner_html()  # 2 pending

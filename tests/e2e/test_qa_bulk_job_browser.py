@@ -16,6 +16,7 @@ from gtflow.qa.job import BulkQaSpec, export_verdicts, simulate_workers, start_l
 from gtflow.qa.report import to_html
 from gtflow.qa.thresholds import scaled_policy
 from gtflow.store import LocalStore
+from tests.e2e.conftest import task_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +61,16 @@ def browser_worker(base_url: str, token: str, queue: str, tq: object, truth: dic
             page.wait_for_load_state("load")
             page.goto(f"{base_url}/queues/{queue}/next")
             for _ in range(tasks):
-                page.wait_for_selector("crowd-checkbox input[type=checkbox]")
+                tf = task_frame(page)
+                tf.wait_for_selector("crowd-checkbox input[type=checkbox]")
                 task_id = page.get_attribute("body", "data-task-id")
                 assert task_id is not None
                 task_input = tq.task(queue, task_id).task_input  # type: ignore[attr-defined]
-                boxes = page.locator("crowd-checkbox")
+                boxes = tf.locator("crowd-checkbox")
                 assert boxes.count() == len(task_input["items"])
                 # the images arrive through signed /files URLs (a tall viewport: none is lazy)
                 for _ in range(100):
-                    widths = page.eval_on_selector_all(".gt-card img", "els => els.map(e => e.complete ? e.naturalWidth : -1)")
+                    widths = tf.eval_on_selector_all(".gt-card img", "els => els.map(e => e.complete ? e.naturalWidth : -1)")
                     if -1 not in widths:
                         break
                     page.wait_for_timeout(50)

@@ -123,14 +123,26 @@ def test_task_page_renders_template_with_local_elements_and_headers(env) -> None
     c = _signed_in(app, token)
     r = c.get("/queues/q/next")
     assert r.status_code == 200
-    assert "assets.crowd.aws" not in r.text
-    assert '<script src="/static/crowd-html-elements.js" defer>' in r.text
-    assert "/files/bucket/img/a.png?expires=" in r.text
-    assert f"{SECRET_TEXT} #0" in r.text
+    # the portal page: strict CSP, no template content; the template runs in a sandboxed frame
     csp = r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-eval" not in csp
     assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert f"{SECRET_TEXT} #0" not in r.text
+    frame_url = r.text.split('<iframe id="gtp-frame" class="gtp-frame" src="', 1)[1].split('"', 1)[0]
+    assert 'sandbox="allow-scripts allow-forms allow-modals"' in r.text
+    f = c.get(frame_url)
+    assert f.status_code == 200
+    assert "assets.crowd.aws" not in f.text
+    assert '<script src="/static/crowd-html-elements.js" defer>' in f.text
+    assert "/files/bucket/img/a.png?expires=" in f.text
+    assert f"{SECRET_TEXT} #0" in f.text
+    fcsp = f.headers["content-security-policy"]
+    assert "sandbox allow-scripts" in fcsp and "allow-same-origin" not in fcsp
+    assert "connect-src 'none'" in fcsp and "frame-ancestors 'self'" in fcsp and "form-action 'none'" in fcsp
+    assert f.headers["x-frame-options"] == "SAMEORIGIN"
+    # another worker, or no session, gets no frame
+    assert TestClient(c.app, base_url="http://127.0.0.1").get(frame_url, follow_redirects=False).status_code == 303
     assert c.get("/static/crowd-html-elements.js").status_code == 200
     assert c.get("/static/crowd-elements.css").headers["content-type"].startswith("text/css")
 
@@ -310,7 +322,8 @@ def test_logs_hold_no_payloads_or_signatures(env, caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.DEBUG)
     c = _signed_in(app, token)
     page = c.get("/queues/q/next").text
-    url = page.split('src="/files/', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    frame = c.get(page.split('id="gtp-frame" class="gtp-frame" src="', 1)[1].split('"', 1)[0]).text
+    url = frame.split('src="/files/', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     c.get("/files/" + url)
     refused = c.post(_u(tq, "t0") + "/submit", json={"category": {"label": SECRET_TEXT}},
                      headers={"X-CSRF-Token": _csrf(c)})

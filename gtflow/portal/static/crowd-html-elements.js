@@ -135,9 +135,18 @@
     json(name, dflt) {
       var v = this.getAttribute(name);
       if (v === null || v.trim() === "") return dflt;
-      try { var p = parseLoose(v); return p === undefined ? dflt : p; } catch (e) {
+      var p;
+      try { p = parseLoose(v); } catch (e) {
         throw new Error("attribute " + name + " is not valid JSON (" + e.message + ")");
       }
+      if (p === undefined) return dflt;
+      // GT's elements reflect list attributes back as JSON; template scripts parse them
+      // (the AWS keypoint validation script splits labels on '","').
+      if ((name === "labels" || name === "categories") && Array.isArray(p)) {
+        var norm = JSON.stringify(p);
+        if (norm !== v) this.setAttribute(name, norm);
+      }
+      return p;
     }
     // Regions the author wrote as children (e.g. <short-instructions>), taken out of the flow.
     takeRegion(tag) {
@@ -574,6 +583,16 @@
       side.appendChild(this.err);
       this.appendChild(h("div", { class: "cw-tool" + (this.image() ? " cw-tool-image" : "") }, [main, side]));
       registerKeys(this);
+      // GT renders classifiers in a shadow root and templates reach into it: the AWS two-tier
+      // template inserts its follow-up questions after '.annotation-area .category-picker-wrapper'.
+      if (!this.shadowRoot && this.attachShadow) {
+        var root = this.attachShadow({ mode: "open" });
+        var area = h("div", { class: "annotation-area" }, [h("div", { class: "category-picker-wrapper" }, [document.createElement("slot")])]);
+        var css = document.createElement("style");
+        css.textContent = ":host{display:block}.annotation-area{display:block}";
+        root.appendChild(css);
+        root.appendChild(area);
+      }
     }
     drawOverlay() {
       var ov = this.json("overlay", null);
@@ -620,7 +639,10 @@
       if (/^[1-9]$/.test(ev.key)) { this.pickIndex(Number(ev.key) - 1); return true; }
       return false;
     }
-    get value() { return this.crowdValue(); }
+    get value() {
+      if (this.multi()) return this.crowdValue();
+      return this.selected.length ? this.selected[0] : "";
+    }
     crowdValue() {
       if (this.multi()) {
         var order = this.categories.concat(this.exclusion ? [this.exclusion] : []);
@@ -786,6 +808,9 @@
     }
     changed() { this.render(); this.dispatchEvent(new Event("change", { bubbles: true })); }
     imageProps() { return { height: this.H, width: this.W }; }
+    // Template scripts read the element's answer (AWS keypoint template: .value.keypoints).
+    get value() { return this.crowdValue(); }
+    get _submittableValue() { return this.crowdValue(); }
     crowdValidate() { return this.W ? null : (this.getAttribute("name") || this.localName) + ": the image has not loaded yet"; }
     scale() { return this.zoom || 1; }
   }
@@ -1098,6 +1123,26 @@
       this.pickLabel(this.current);
       this.render();
       registerKeys(this);
+      // AWS: crowd-entity-annotation submits itself and must not be wrapped in a crowd-form.
+      if (!this.closest("crowd-form")) {
+        var submit = h("button", { type: "button", class: "cw-btn cw-primary cw-self-submit", "data-cw-internal": "", text: "Submit" });
+        submit.addEventListener("click", function () { self.submitTask(); });
+        this.appendChild(h("div", { class: "cw-self-submit-bar" }, [submit]));
+      }
+    }
+    // The self-submitting form: {"<name>": {"entities": [...]}} through the same event a crowd-form uses.
+    submitTask() {
+      var ev = new Event("submit", { cancelable: true });
+      if (!this.dispatchEvent(ev)) return false;
+      var answer = {};
+      answer[this.getAttribute("name") || "crowd-entity-annotation"] = this.crowdValue();
+      var handled = !document.dispatchEvent(new CustomEvent("crowd-form-submit", { cancelable: true, detail: { answer: answer, form: this } }));
+      if (!handled) {
+        var pre = this.querySelector(".cw-preview-output") || h("pre", { class: "cw-preview-output" });
+        pre.textContent = JSON.stringify([answer], null, 2);
+        this.appendChild(pre);
+      }
+      return true;
     }
     color(label) { var i = this.labels.map(function (l) { return l.label; }).indexOf(label); return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]; }
     pickLabel(l) {
@@ -1316,6 +1361,8 @@
   }
 
   Object.keys(ELEMENTS).forEach(function (n) { if (!customElements.get(n)) customElements.define(n, ELEMENTS[n]); });
+  // GT fires this once every element is upgraded; template scripts wait for it.
+  setTimeout(function () { document.dispatchEvent(new Event("all-crowd-elements-ready")); }, 0);
 
   // Unknown crowd-* elements: a visible notice instead of a blank.
   function flagUnknown(root) {
