@@ -1,0 +1,189 @@
+"""AWS's own sample templates, scripts and all, driven end to end in headless Chromium.
+
+The templates (``tests/e2e/aws_task_uis/``, copies from aws-samples/amazon-sagemaker-ground-
+truth-task-uis) run in the portal's sandboxed task frame as in GT's worker UI: the keypoint
+template's validation script refuses an incomplete answer in the page; the two-tier classifier
+shows its follow-up questions; the unwrapped crowd-entity-annotation submits itself. Each
+stored answer is compared with the element's documented output.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from gtflow.portal import run_in_thread
+from gtflow.store import LocalStore
+from gtflow.tasks import TaskQueue
+from gtflow.wire.crowd import validate_element_output
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path, task_frame
+
+pytestmark = pytest.mark.e2e
+
+UIS = Path(__file__).parent / "aws_task_uis"
+W, H = 400, 300
+TEXT = "Alice met Bob in Paris."
+NER_LABELS = [{"label": "person", "shortDisplayName": "per", "fullDisplayName": "Person"},
+              {"label": "place", "shortDisplayName": "loc", "fullDisplayName": "Place"}]
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (W, H), (120, 160, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    store = LocalStore(tmp_path_factory.mktemp("aws-uis") / "root")
+    store.put_bytes("s3://bucket/img/scene.png", _png())
+    tq = TaskQueue.for_store(store)
+
+    def queue(name: str, file: str, task_input: dict[str, Any]) -> None:
+        tq.register_queue(name, owner="test", template=(UIS / file).read_text(), title=name)
+        tq.add_task(name, "t1", task_input)
+
+    queue("kp", "keypoint-additional-answer-validation.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
+    queue("tier", "dynamic-two-tier-image-classification.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
+    queue("ner", "named-entity-recognition.liquid.html", {"taskObject": TEXT, "labels": NER_LABELS})
+    tq.register_queue("probe", owner="test", title="probe", template=(
+        '<crowd-form><crowd-input name="note"></crowd-input></crowd-form>'
+        "<script>document.body.setAttribute('data-inline-ran', 'yes');</script>"))
+    tq.add_task("probe", "t1", {})
+    token = tq.add_worker("alice")
+    server, thread, base = run_in_thread(store, tq)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield {"tq": tq, "base": base, "token": token, "browser": browser}
+        finally:
+            browser.close()
+            server.should_exit = True
+            thread.join(10)
+
+
+@pytest.fixture
+def page(portal: dict[str, Any]) -> Iterator[Any]:
+    ctx = portal["browser"].new_context(viewport={"width": 1280, "height": 800})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(portal["base"] + "/signin#token=" + portal["token"])
+    pg.wait_for_url(portal["base"] + "/")
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def _open(page: Any, portal: dict[str, Any], queue: str) -> Any:
+    page.goto(portal["base"] + f"/queues/{queue}/next")
+    return task_frame(page)
+
+
+def test_keypoint_template_validation_script_refuses_an_incomplete_answer(portal: dict[str, Any], page: Any) -> None:
+    tq: TaskQueue = portal["tq"]
+    tf = _open(page, portal, "kp")
+    tf.wait_for_function("() => { const e = document.querySelector('crowd-keypoint'); return e && e.W > 0; }")
+    # the template reads the labels attribute back as JSON, as GT's element reflects it
+    assert tf.get_attribute("crowd-keypoint", "labels") == '["Item A","Item B","Item C"]'
+
+    def click(x: int, y: int) -> None:
+        stage = tf.locator("crowd-keypoint .cw-stage").bounding_box()  # the error box moves it
+        scale = stage["width"] / W
+        page.mouse.click(stage["x"] + x * scale, stage["y"] + y * scale)
+
+    click(100, 80)  # one of three keypoints
+    page.locator("#gtp-submit").click()
+    alert = tf.locator("#errorBox crowd-alert")
+    alert.wait_for()
+    assert "You must add all keypoint annotations" in alert.inner_text()
+    page.wait_for_timeout(300)
+    assert tq.answers("kp", "t1") == []  # refused in the page: nothing was sent
+    for label, (x, y) in (("Item B", (200, 150)), ("Item C", (300, 220))):
+        tf.locator("crowd-keypoint .cw-label", has_text=label).click()
+        click(x, y)
+    with page.expect_navigation():
+        page.locator("#gtp-submit").click()
+    [answer] = tq.answers("kp", "t1")
+    out = answer.answer["annotatedResult"]
+    validate_element_output("crowd-keypoint", out, strict=True)
+    assert out["inputImageProperties"] == {"height": H, "width": W}
+    got = [(k["label"], k["x"], k["y"]) for k in out["keypoints"]]
+    want = [("Item A", 100, 80), ("Item B", 200, 150), ("Item C", 300, 220)]
+    assert all(g[0] == w[0] and abs(g[1] - w[1]) <= 1 and abs(g[2] - w[2]) <= 1 for g, w in zip(got, want, strict=True)), got
+
+
+def test_two_tier_classification_shows_follow_up_questions(portal: dict[str, Any], page: Any) -> None:
+    tq: TaskQueue = portal["tq"]
+    tf = _open(page, portal, "tier")
+    tf.locator("crowd-classifier .cw-category", has_text="Portrait").click()
+    follow_up = tf.locator("crowd-card input[type=checkbox][value='Headshot']")  # inside the shadow root
+    follow_up.wait_for()
+    assert tf.locator("crowd-card input[type=checkbox]").count() == 7  # Portrait's seven questions
+    follow_up.check()
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    [answer] = tq.answers("tier", "t1")
+    assert answer.answer == {"image_category": {"label": "Portrait"}, "classification-reasoning": "Headshot"}
+    validate_element_output("crowd-classifier", answer.answer["image_category"], strict=True)
+
+
+def test_unwrapped_entity_annotation_submits_itself(portal: dict[str, Any], page: Any) -> None:
+    tq: TaskQueue = portal["tq"]
+    tf = _open(page, portal, "ner")
+    tf.locator("crowd-entity-annotation .cw-entity-text").wait_for()
+    assert tf.locator("crowd-form").count() == 0  # as AWS ships it: no crowd-form around it
+
+    def tag(start: int, end: int) -> None:
+        tf.evaluate("""([a, b]) => {
+            const box = document.querySelector('crowd-entity-annotation .cw-entity-text');
+            const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+            let pos = 0, r = document.createRange(), node;
+            while ((node = walker.nextNode())) {
+              const n = node.data.length;
+              if (pos <= a && a <= pos + n) r.setStart(node, a - pos);
+              if (pos <= b && b <= pos + n) { r.setEnd(node, b - pos); break; }
+              pos += n;
+            }
+            const s = getSelection(); s.removeAllRanges(); s.addRange(r);
+            box.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+        }""", [start, end])
+
+    tag(0, 5)  # Alice, with the first label
+    page.keyboard.press("2")
+    tag(17, 22)  # Paris, as a place
+    with page.expect_navigation():
+        tf.locator("crowd-entity-annotation .cw-self-submit").click()
+    [answer] = tq.answers("ner", "t1")
+    assert answer.answer == {"entities": {"entities": [
+        {"endOffset": 5, "label": "person", "startOffset": 0},
+        {"endOffset": 22, "label": "place", "startOffset": 17},
+    ]}}
+    validate_element_output("crowd-entity-annotation", answer.answer["entities"], strict=True)
+
+
+def test_the_task_frame_is_sandboxed(portal: dict[str, Any], page: Any) -> None:
+    """Template scripts run, but cannot read the portal's cookies or storage, reach the
+    network, or script the portal page."""
+    tf = _open(page, portal, "probe")
+    tf.wait_for_selector("body[data-inline-ran='yes']")  # inline template scripts run
+    probe = tf.evaluate("""async () => {
+        const out = {};
+        try { out.cookie = document.cookie; } catch (e) { out.cookie = 'blocked'; }
+        try { localStorage.setItem('x', '1'); out.storage = 'open'; } catch (e) { out.storage = 'blocked'; }
+        try { out.parent = window.parent.document.title; } catch (e) { out.parent = 'blocked'; }
+        try { await fetch('/'); out.fetch = 'open'; } catch (e) { out.fetch = 'blocked'; }
+        out.origin = window.origin;
+        return out;
+    }""")
+    assert probe == {"cookie": "blocked", "storage": "blocked", "parent": "blocked", "fetch": "blocked",
+                     "origin": "null"}
+    # the portal page around it still runs no inline script
+    assert page.get_attribute("body", "data-inline-ran") is None
