@@ -39,17 +39,43 @@ def s3_store(aws: None) -> S3Store:
     return S3Store(client)
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible service over real HTTP on loopback: moto's server mode on a free port."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def endpoint_store(s3_endpoint: str) -> S3Store:
+    """S3Store made the way a configured local backend makes it: only an ``endpoint_url``."""
+    import urllib.request
+
+    # a clean service for every test (moto's documented reset call)
+    urllib.request.urlopen(urllib.request.Request(f"{s3_endpoint}/moto-api/reset", method="POST")).close()
+    store = S3Store(endpoint_url=s3_endpoint, region="us-east-1")
+    store.client.create_bucket(Bucket="bucket")
+    return store
+
+
 @pytest.fixture
 def local_store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "root")
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "s3-endpoint"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    """The same tests run against LocalStore and S3Store (moto)."""
-    if request.param == "local":
-        return request.getfixturevalue("local_store")  # type: ignore[no-any-return]
-    return request.getfixturevalue("s3_store")  # type: ignore[no-any-return]
+    """The same tests run against LocalStore, S3Store on moto's mock and S3Store over HTTP
+    through ``endpoint_url`` (moto's server mode)."""
+    name = {"local": "local_store", "s3": "s3_store", "s3-endpoint": "endpoint_store"}[request.param]
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 def event(name: str) -> Path:

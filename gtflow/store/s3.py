@@ -19,14 +19,23 @@ _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409
 _SPOOL_BYTES = 8 * 1024 * 1024
 
 
-def make_client(service: str, *, region: str | None = None, **kwargs: Any) -> Any:
-    """A boto3 client with the standard retry mode (throttling retried, validation not)."""
+def make_client(service: str, *, region: str | None = None, endpoint_url: str | None = None,
+                **kwargs: Any) -> Any:
+    """A boto3 client with the standard retry mode (throttling retried, validation not).
+
+    ``endpoint_url`` points it at an S3-compatible service (MinIO, Ceph RGW, moto's server,
+    ...); S3 clients then use path-style addressing, which every such service understands.
+    """
     try:
         import boto3
         from botocore.config import Config
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingExtraError.for_module("boto3", "aws") from exc
-    config = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4" if service == "s3" else None)
+    s3_options = {"addressing_style": "path"} if endpoint_url and service == "s3" else None
+    config = Config(retries={"mode": "standard", "max_attempts": 8},
+                    signature_version="s3v4" if service == "s3" else None, s3=s3_options)
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
     client = boto3.client(service, region_name=region, config=config, **kwargs)
     # remember the operation under way, so an error raised before AWS answers (no credentials, no
     # endpoint) can still be reported as "<service> <operation>" by the CLI
@@ -56,21 +65,28 @@ def error_code(exc: BaseException) -> str:
 
 
 class S3Store:
-    """An :class:`~gtflow.store.ObjectStore` on S3. Pass a client to control credentials,
-    region or endpoint (moto, MinIO); without one, a standard-retry client is made on first use.
+    """An :class:`~gtflow.store.ObjectStore` on S3 or any S3-compatible service.
+
+    Pass a client to control credentials, region or endpoint; without one, a standard-retry
+    client is made on first use, for ``endpoint_url`` when given (a self-hosted S3-compatible
+    store such as MinIO or Ceph RGW; credentials come from the usual AWS variables)::
+
+        S3Store(endpoint_url="http://127.0.0.1:9000", region="us-east-1")
     """
 
-    def __init__(self, client: Any | None = None, *, region: str | None = None) -> None:
+    def __init__(self, client: Any | None = None, *, region: str | None = None,
+                 endpoint_url: str | None = None) -> None:
         self._client = client
         self._region = region
+        self.endpoint_url = endpoint_url
 
     def __repr__(self) -> str:
-        return "S3Store()"
+        return f"S3Store(endpoint_url={self.endpoint_url!r})" if self.endpoint_url else "S3Store()"
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = make_client("s3", region=self._region)
+            self._client = make_client("s3", region=self._region, endpoint_url=self.endpoint_url)
         return self._client
 
     def get_bytes(self, uri: str) -> bytes:

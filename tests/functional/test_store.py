@@ -133,3 +133,17 @@ def test_error_code_reads_client_errors_only():
     odd = RuntimeError("http")
     odd.response = object()  # e.g. an HTTP library's response object
     assert error_code(odd) == ""
+
+
+def test_endpoint_url_talks_http_to_the_service(endpoint_store, s3_endpoint):
+    """The endpoint store is a real HTTP client of the service: an object it writes is served
+    by the endpoint itself (path-style URL), and its presigned URL points at the endpoint."""
+    import urllib.request
+
+    endpoint_store.put_text("s3://bucket/over/http.txt", "hello")
+    assert endpoint_store.client.meta.endpoint_url == s3_endpoint
+    url = endpoint_store.presign("s3://bucket/over/http.txt", 60)
+    assert url.startswith(f"{s3_endpoint}/bucket/over/http.txt?")
+    with urllib.request.urlopen(url) as resp:  # a plain HTTP GET of the service, signed
+        assert resp.read() == b"hello"
+    assert s3_endpoint in repr(endpoint_store)
