@@ -163,9 +163,14 @@ def _print_job(job_name: str, model: str | None, metrics: dict[str, float], atta
 @click.option("--output", "output_path", required=True, help="Output path: OUTPUT/JOB/output/model.tar.gz.")
 @click.option("--previous-model", default=None, help="model.tar.gz to continue from (incremental).")
 @click.option("--job-name", default=None, help="Default: derived from the inputs.")
-@click.option("--base-network", type=click.Choice(["ssdlite-mobilenet-v3", "ssd300-vgg16"]),
-              default="ssdlite-mobilenet-v3", show_default=True)
-@click.option("--image-size", type=click.IntRange(32, 1024), default=128, show_default=True)
+@click.option("--base-network", type=click.Choice(["ssdlite-mobilenet-v3", "ssd300-vgg16"]), default=None,
+              help="[the previous model's, else ssdlite-mobilenet-v3]")
+@click.option("--image-size", type=click.IntRange(32, 1024), default=None,
+              help="[the previous model's; 300 for ssd300-vgg16; else 128]")
+@click.option("--weights", default="none", show_default=True,
+              help="How a new model starts: none (random), default (torchvision's published detection weights, "
+                   "downloaded once into torch's cache), imagenet (the ImageNet backbone, as SageMaker's "
+                   "use_pretrained_model=1), or PATH to a state_dict file.")
 @click.option("--steps", type=click.IntRange(1), default=300, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True)
@@ -176,15 +181,27 @@ def _print_job(job_name: str, model: str | None, metrics: dict[str, float], atta
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def local(config: GtflowConfig, train_uri: str, validation_uri: str | None, label_attribute: str,
-          output_path: str, previous_model: str | None, job_name: str | None, base_network: str, image_size: int,
-          steps: int, batch_size: int, learning_rate: float, warmup_steps: int, seed: int, device: str,
-          threads: int | None, as_json: bool) -> None:
-    """Train an SSD with torch on this machine (GPU when present)."""
+          output_path: str, previous_model: str | None, job_name: str | None, base_network: str | None,
+          image_size: int | None, weights: str, steps: int, batch_size: int, learning_rate: float, warmup_steps: int,
+          seed: int, device: str, threads: int | None, as_json: bool) -> None:
+    """Train an SSD with torch on this machine (GPU when present).
+
+    With --previous-model, its base network, image size and class map are used unless given.
+    """
     from gtflow.training.local_trainer import LocalTrainingConfig, train_local
 
+    store = _store(config)
+    if previous_model is not None:
+        from gtflow.training._model import read_model_metadata
+
+        prev = read_model_metadata(store.get_bytes(previous_model), path=previous_model)
+        base_network = base_network or prev.base_network
+        image_size = image_size or prev.image_size
+    base_network = base_network or "ssdlite-mobilenet-v3"
+    image_size = image_size or (300 if base_network == "ssd300-vgg16" else 128)
     cfg = LocalTrainingConfig(base_network=base_network, image_size=image_size, steps=steps, batch_size=batch_size,
-                              learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed)
-    job = train_local(_store(config), train=train_uri, validation=validation_uri, label_attribute=label_attribute,
+                              learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed, weights=weights)
+    job = train_local(store, train=train_uri, validation=validation_uri, label_attribute=label_attribute,
                       output_path=output_path, config=cfg, previous_model=previous_model, job_name=job_name,
                       device=device, num_threads=threads, progress=not as_json and err_console().is_terminal)
     _print_job(job.job_name, job.model_uri, dict(job.metrics), job.attached, as_json)
@@ -209,6 +226,9 @@ def _parse_hp(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--previous-job", default=None, help="Continue from this finished job's model (incremental).")
 @click.option("--previous-model", default=None, help="Continue from this model.tar.gz (give --hp num_classes/base_network as it was).")
 @click.option("--hp", "hps", multiple=True, help="Hyperparameter name=value (repeatable).")
+@click.option("--weights", type=click.Choice(["imagenet", "none"]), default=None,
+              help="imagenet: use_pretrained_model=1 (the algorithm's default for a fresh job); none: 0. "
+                   "Same meaning as train local --weights.")
 @click.option("--instance-type", default="ml.p3.2xlarge", show_default=True)
 @click.option("--instance-count", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--max-runtime", type=click.IntRange(1), default=4 * 3600, show_default=True, help="Seconds.")
@@ -220,7 +240,7 @@ def _parse_hp(values: tuple[str, ...]) -> dict[str, str]:
 @pass_config
 def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_attribute: str, output_path: str,
               role_arn: str, previous_job: str | None, previous_model: str | None, hps: tuple[str, ...],
-              instance_type: str, instance_count: int, max_runtime: int, job_name: str | None,
+              weights: str | None, instance_type: str, instance_count: int, max_runtime: int, job_name: str | None,
               image_uri: str | None, dry_run: bool, wait: bool, as_json: bool) -> None:
     """Start (or attach to) a built-in Object Detection training job."""
     from gtflow.training.sagemaker_job import (
@@ -236,6 +256,12 @@ def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_a
     if previous_job and previous_model:
         raise UsageError("give --previous-job or --previous-model, not both")
     hp_values = _parse_hp(hps)
+    if weights is not None:
+        want = "1" if weights == "imagenet" else "0"
+        if hp_values.get("use_pretrained_model", want) != want:
+            raise UsageError(f"--weights {weights} means use_pretrained_model={want}, but --hp gives "
+                             f"{hp_values['use_pretrained_model']}", field="--weights")
+        hp_values["use_pretrained_model"] = want
     if "num_training_samples" not in hp_values or "num_classes" not in hp_values:
         from gtflow.training.manifests import manifest_stats, read_manifest
 

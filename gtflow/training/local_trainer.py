@@ -33,7 +33,8 @@ import json
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from gtflow.errors import ConflictError, UsageError
@@ -42,7 +43,9 @@ from gtflow.store.base import ObjectStore
 from gtflow.training._deps import require_torch
 from gtflow.training._model import (
     BASE_NETWORKS,
+    WEIGHTS_CHOICES,
     ModelMetadata,
+    apply_weights,
     build_model,
     decode_image,
     detect,
@@ -83,6 +86,9 @@ class LocalTrainingConfig:
     clip_grad_norm: float = 10.0
     horizontal_flip: bool = True
     seed: int = 0
+    #: how a fresh model starts: none (random), default (torchvision's published detection
+    #: weights), imagenet (the base network's ImageNet backbone) or a state_dict file path
+    weights: str = "none"
 
     def __post_init__(self) -> None:
         if self.base_network not in BASE_NETWORKS:
@@ -98,10 +104,14 @@ class LocalTrainingConfig:
             raise UsageError("learning_rate must be in (0, 1]", field="learning_rate")
         if self.warmup_steps < 0 or self.clip_grad_norm <= 0 or self.weight_decay < 0:
             raise UsageError("warmup_steps >= 0, clip_grad_norm > 0 and weight_decay >= 0 are required")
+        if not self.weights:
+            raise UsageError("weights must be none, default, imagenet or a state_dict file", field="weights")
 
     def hyperparameters(self) -> dict[str, str]:
-        """The config as SageMaker-style string hyperparameters."""
-        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in asdict(self).items()}
+        """The config as SageMaker-style string hyperparameters (``weights`` only when not ``none``,
+        so the names of random-init jobs are what they were before the option existed)."""
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in asdict(self).items()
+                if not (k == "weights" and v == "none")}
 
 
 @dataclass(frozen=True)
@@ -297,6 +307,16 @@ def train_local(
     prev_meta: ModelMetadata | None = None
     prev_state: dict[str, Any] | None = None
     prev_digest = None
+    if previous_model is not None and cfg.weights != "none":
+        raise UsageError(f"--weights {cfg.weights} starts a new model and --previous-model continues one: give one",
+                         field="--weights")
+    weights_digest = None
+    if cfg.weights not in WEIGHTS_CHOICES:
+        try:
+            weights_digest = hashlib.sha256(Path(cfg.weights).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise UsageError(f"weights: not none, default, imagenet or a readable file ({exc.strerror})",
+                             path=cfg.weights, field="weights") from exc
     if previous_model is not None:
         blob = store.get_bytes(previous_model)
         prev_digest = hashlib.sha256(blob).hexdigest()
@@ -322,6 +342,7 @@ def train_local(
         "label_attribute": label_attribute,
         "hyperparameters": cfg.hyperparameters(),
         "previous_model": [previous_model, prev_digest],
+        **({"weights_file": weights_digest} if weights_digest else {}),
         "class_map": {str(k): v for k, v in sorted(cmap.items())},
     }
     from gtflow.training.naming import digest
@@ -361,9 +382,12 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
     meta = ModelMetadata(base_network=cfg.base_network, num_classes=num_classes, image_size=size,
                          class_map=cmap, label_attribute=label_attribute, job_name=name,
                          parent_model=previous_model, hyperparameters=cfg.hyperparameters())
-    model = build_model(meta)
-    if prev_state is not None:
+    if prev_meta is not None and prev_state is not None:
+        meta = replace(meta, weights="previous", reduced_tail=prev_meta.reduced_tail)
+        model = build_model(meta)
         model.load_state_dict(prev_state)
+    else:
+        model, meta = apply_weights(meta, cfg.weights)
     model.to(device)
 
     t_load = time.perf_counter()
@@ -435,6 +459,7 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
         "TrainingStartTime": started.isoformat(),
         "TrainingEndTime": ended.isoformat(),
         "gtflow": {"InputDigest": input_digest, "Device": str(device), "ParentModel": previous_model,
+                   "Weights": meta.weights,
                    "TrainSeconds": round(train_s, 3), "LoadSeconds": round(load_s, 3),
                    "NumTrainImages": len(train_samples), "NumValidationImages": len(val_samples)},
     }
