@@ -234,7 +234,8 @@ def _parse_hp(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-runtime", type=click.IntRange(1), default=4 * 3600, show_default=True, help="Seconds.")
 @click.option("--job-name", default=None)
 @click.option("--image-uri", default=None, help="Default: object-detection:1 of the region.")
-@click.option("--dry-run", is_flag=True, help="Print the CreateTrainingJob request; call nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the CreateTrainingJob request (checked against botocore's "
+              "model); call nothing, no credentials needed.")
 @click.option("--wait/--no-wait", default=False, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
@@ -263,6 +264,9 @@ def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_a
                              f"{hp_values['use_pretrained_model']}", field="--weights")
         hp_values["use_pretrained_model"] = want
     if "num_training_samples" not in hp_values or "num_classes" not in hp_values:
+        if dry_run and config.backend == "aws":
+            raise UsageError("--dry-run reads nothing from S3: give --hp num_training_samples=N --hp num_classes=K "
+                             "(gtflow manifest stats on a local copy prints them)", field="--hp")
         from gtflow.training.manifests import manifest_stats, read_manifest
 
         stats = manifest_stats(read_manifest(_store(config), train_uri), label_attribute)
@@ -273,6 +277,10 @@ def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_a
     client = None
     prev = None
     if previous_job:
+        if dry_run:
+            raise UsageError("--dry-run calls nothing, and --previous-job needs DescribeTrainingJob: give "
+                             "--previous-model URI with the previous --hp num_classes/base_network/image_shape",
+                             field="--previous-job")
         client = _sagemaker(config)
         prev = previous_model_from_job(client, previous_job)
     elif previous_model:
@@ -285,7 +293,11 @@ def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_a
                            max_runtime_seconds=max_runtime, job_name=job_name, image_uri=image_uri)
     request = build_create_training_job_request(spec)
     if dry_run:
-        _echo_json(request)
+        from gtflow.dry_run import DryRun, render
+
+        plan = DryRun()
+        plan.add("sagemaker", "CreateTrainingJob", request)
+        click.echo(render(plan.calls))
         return
     client = client or _sagemaker(config)
     name, attached = start_training_job(client, request)

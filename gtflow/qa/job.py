@@ -12,7 +12,7 @@ batches, the worker answer, and the export of the verdict table.
 
     >>> spec = BulkQaSpec(csv="preds.csv", prefix="s3://bucket/qa/Run 1")
     >>> spec.name
-    'run-1'
+    'Run-1'
 """
 
 from __future__ import annotations
@@ -60,14 +60,18 @@ WIDGET = "confirmed"
 
 def job_name_for(prefix: str) -> str:
     """A labeling-job name derived from the job's prefix (its last folder), so a rerun on the
-    same prefix names the same job. Over-long names keep a hash of the whole prefix.
+    same prefix names the same job. Over-long names keep a hash of the whole prefix. Case is
+    kept, as ``gtflow job run`` keeps the name it is given (one rule: the portal and ``job
+    status`` find the job by the spelling the user wrote).
 
         >>> job_name_for("s3://bucket/qa/cats_and_dogs/")
         'cats-and-dogs'
+        >>> job_name_for("s3://bucket/qa/BirdsQA/")
+        'BirdsQA'
     """
     uri = S3Uri.parse(prefix)
     last = uri.key.rstrip("/").rsplit("/", 1)[-1] or f"bulk-qa-{uri.bucket}"
-    slug = re.sub(r"[^a-z0-9]+", "-", last.lower()).strip("-") or "bulk-qa"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", last).strip("-") or "bulk-qa"
     if len(slug) > 63:
         digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
         slug = slug[:54].rstrip("-") + "-" + digest
@@ -289,11 +293,17 @@ def aws_job_spec(spec: BulkQaSpec, *, role_arn: str, workteam_arn: str, pre_lamb
 def start_aws(spec: BulkQaSpec, backend: Any, *, role_arn: str, workteam_arn: str, pre_lambda_arn: str,
               post_lambda_arn: str, dry_run: bool = False, client: Any = None) -> dict[str, Any]:
     """Write the batches and their manifest to S3, upload the template and create the labeling
-    job (``dry_run``: everything but the ``CreateLabelingJob`` call). Returns the request and,
-    when created, the job ARN. A rerun with the same inputs converges on the same job."""
+    job. Returns the request and, when created, the job ARN. A rerun with the same inputs
+    converges on the same job. ``dry_run`` touches nothing: the batches and template go to an
+    in-memory store (listed under ``writes``), the request is checked against botocore's model
+    and not sent, and no credentials are needed (the CSV must then be a local file)."""
     from gtflow.labeling.aws import build_request, create_labeling_job, upload_ui
 
     store = backend.store
+    if dry_run:
+        from gtflow.dry_run import RecordingStore, validate_request
+
+        store = RecordingStore()
     result = build_qa_batches(spec, store)
     job_spec = upload_ui(store, aws_job_spec(spec, role_arn=role_arn, workteam_arn=workteam_arn,
                                              pre_lambda_arn=pre_lambda_arn, post_lambda_arn=post_lambda_arn))
@@ -302,7 +312,12 @@ def start_aws(spec: BulkQaSpec, backend: Any, *, role_arn: str, workteam_arn: st
                            "request": request}
     if pre_options(spec):  # the pre-annotation Lambda reads these from GTFLOW_HANDLER_OPTIONS
         out["preLambdaOptions"] = pre_options(spec)
-    if not dry_run:
+    if dry_run:
+        validate_request("sagemaker", "CreateLabelingJob", request)
+        out["dryRun"] = True
+        out["calls"] = [{"service": "sagemaker", "operation": "CreateLabelingJob", "request": request}]
+        out["writes"] = [{"uri": u, "bytes": len(b)} for u, b in sorted(store.objects.items())]
+    else:
         sm = client if client is not None else backend.client("sagemaker")
         out["LabelingJobArn"] = create_labeling_job(sm, store, job_spec)
     return out

@@ -220,13 +220,13 @@ def test_cli_follow_up_and_aws_dry_run(tmp_path: Path, aws: None) -> None:
     manifest = (tmp_path / "root" / "bucket" / "qa" / "fix" / "follow-up.manifest").read_text().splitlines()
     assert [json.loads(x)["taskObject"] for x in manifest] == ["s3://bucket/img/1.png", "s3://bucket/img/3.png"]
 
-    # AWS: batches and template in S3, the request printed; no CreateLabelingJob call (moto does not
-    # implement it, so a call would fail this test)
+    # AWS dry run: the request printed and checked, nothing written to S3 and no CreateLabelingJob
+    # call (moto does not implement it, so a call would fail this test)
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="bucket")
     csv_text, _ = predictions(12)
-    s3.put_object(Bucket="bucket", Key="preds.csv", Body=csv_text.encode())
-    args = ["--backend", "aws", "qa", "run", "--csv", "s3://bucket/preds.csv", "--prefix", "s3://bucket/qa/aws-dry",
+    (tmp_path / "preds.csv").write_text(csv_text)
+    args = ["--backend", "aws", "qa", "run", "--csv", str(tmp_path / "preds.csv"), "--prefix", "s3://bucket/qa/aws-dry",
             "--workers", "3", "--dry-run"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2 and "--role-arn" in res.output
@@ -238,4 +238,5 @@ def test_cli_follow_up_and_aws_dry_run(tmp_path: Path, aws: None) -> None:
     assert res.exit_code == 0, res.output
     req = json.loads(res.output)["request"]
     assert req["LabelingJobName"] == "aws-dry" and req["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
-    assert s3.get_object(Bucket="bucket", Key="qa/aws-dry/batches.manifest")["Body"].read()
+    assert "qa/aws-dry/batches.manifest" in {w["uri"].split("bucket/", 1)[1] for w in json.loads(res.output)["writes"]}
+    assert s3.list_objects_v2(Bucket="bucket").get("KeyCount", 0) == 0  # the dry run wrote nothing

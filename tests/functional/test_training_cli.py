@@ -106,7 +106,9 @@ def test_sagemaker_dry_run_prints_the_request(tmp_path):
              "--previous-model", "s3://bucket/out/j/output/model.tar.gz",
              "--hp", "num_classes=4", "--hp", "num_training_samples=100", "--hp", "epochs=3", "--dry-run")
     assert r.exit_code == 0, r.output
-    req = json.loads(r.output)
+    (call,) = json.loads(r.output)["calls"]
+    assert (call["service"], call["operation"]) == ("sagemaker", "CreateTrainingJob")
+    req = call["request"]
     assert req["AlgorithmSpecification"]["TrainingImage"].startswith("685385470294.dkr.ecr.eu-west-1")
     assert [c["ChannelName"] for c in req["InputDataConfig"]] == ["train", "validation", "model"]
     assert req["HyperParameters"]["use_pretrained_model"] == "0" and req["HyperParameters"]["epochs"] == "3"
