@@ -46,6 +46,7 @@ __all__ = [
     "check_value",
     "detect_kind",
     "json_diff",
+    "label_problems",
     "service_model_problems",
 ]
 
@@ -241,7 +242,9 @@ def _check_label(item: ItemReport, line: Mapping[str, Any], label: LabelAttribut
     written[mkey] = metadata.to_dict()
     if label.value_key is None:
         if not label.failed:
-            item.add(label.attribute, "missing label value (its metadata is not a failed object's)")
+            ref = label.attribute + "-ref"
+            hint = f"; {ref!r} would carry {ref + '-metadata'!r}" if ref in line else ""
+            item.add(label.attribute, f"missing label value (its metadata is not a failed object's){hint}")
         return written
     raw = line[label.value_key]
     try:
@@ -252,10 +255,6 @@ def _check_label(item: ItemReport, line: Mapping[str, Any], label: LabelAttribut
     for sub, message in check_label_value(label, line):
         item.add(f"{label.value_key}{sub if sub.startswith('-') else ('.' + sub if sub else '')}", message)
     written[label.value_key] = encode(value)
-    if label.value_key != label.attribute:
-        item.notes.append(
-            f"{label.attribute}: value read from {label.value_key!r} (there is no {label.attribute!r})"
-        )
     return written
 
 
@@ -280,6 +279,19 @@ def _check_line(item: ItemReport, line: Any) -> None:
         return
     out = {k: rewritten.get(k, v) for k, v in line.items()}
     item.differences.extend(json_diff(dict(line), out))
+
+
+def label_problems(line: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(field, message)`` for every problem of a manifest line's labels, as
+    :func:`check_value` finds them (what ``manifest validate --labels`` adds).
+
+    >>> label_problems({"source-ref": "s3://bucket/a.jpg", "c": 1,
+    ...                 "c-metadata": {"class-name": 3, "type": "groundtruth/image-classification"}})
+    [('c-metadata.class-name', 'expected a string, got number')]
+    """
+    item = ItemReport(kind="manifest")
+    _check_line(item, line)
+    return [(p.field, p.message) for p in item.problems if p.field != "source-ref"]
 
 
 def _check_crowd(item: ItemReport, value: Any) -> None:

@@ -1,6 +1,6 @@
 """``gtflow manifest``: validate, build and count manifests.
 
-    gtflow manifest validate PATH [--task object-detection --label-attribute NAME
+    gtflow manifest validate PATH [--labels] [--task object-detection --label-attribute NAME
                                    --num-classes N --empty error|warn|drop --label-width N] [--json]
     gtflow manifest build from-prefix|from-texts|from-csv|batches ...
     gtflow manifest stats PATH [--json]
@@ -99,6 +99,7 @@ def command() -> None:
 @click.option("--label-width", type=click.IntRange(min=7), default=None, help="Check 2 + 5 x max boxes fits.")
 @click.option("--output", "-o", default=None, metavar="DEST", help="With --empty drop: write a cleaned copy here.")
 @click.option("--max-problems", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--labels", is_flag=True, help="Also parse every label through its wire type (as gtflow payload check does).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_config
 def validate(
@@ -111,6 +112,7 @@ def validate(
     label_width: int | None,
     output: str | None,
     max_problems: int,
+    labels: bool,
     as_json: bool,
 ) -> None:
     """Check every line of PATH; exit 1 if any problem is an error."""
@@ -133,6 +135,7 @@ def validate(
             cleaned=output,
             max_problems=max_problems,
             progress=progress,
+            labels=labels,
         )
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))

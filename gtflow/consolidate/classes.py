@@ -237,11 +237,11 @@ def consolidate_classification(
             chosen = {c: ds_multi[c][oid][1] for c in cats if ds_multi[c][oid][0] == "yes"}
         else:
             chosen = majority_labels(mvotes, cats)
-        ids, meta = multilabel_classification_label(
+        ids, multi_meta = multilabel_classification_label(
             {index[c]: p for c, p in chosen.items()}, {index[c]: c for c in chosen},
             job_name=labeling_job_ref(ctx.job_name), creation_date=ctx.creation_date, text=_is_text(obj),
         )
-        out.append(response_item(oid, OutputLabel(attr, list(ids), meta).to_items()))
+        out.append(response_item(oid, OutputLabel(attr, list(ids), multi_meta).to_items()))
     return out
 
 

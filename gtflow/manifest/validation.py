@@ -60,6 +60,7 @@ def validate_manifest(
     cleaned: Dest | None = None,
     max_problems: int = DEFAULT_MAX_PROBLEMS,
     progress: Progress | None = None,
+    labels: bool = False,
 ) -> ValidationReport:
     """Check every line of a manifest and return a :class:`ValidationReport` (never raises
     for problems in the data; raises UsageError for bad arguments and StoreError/
@@ -76,6 +77,10 @@ def validate_manifest(
     ``warn``, or ``drop``: a note per line, and with ``cleaned`` a copy without them is written
     atomically to that path or URI), ``label_width`` is checked against the most boxes on one
     image (``report.min_label_width`` is the smallest that works).
+
+    ``labels=True`` also parses every label of every line through its wire type, exactly as
+    ``gtflow payload check`` does (labels found by their metadata, :mod:`gtflow.wire.task_types`),
+    so ``validate`` and the wire API give one verdict on a line. It costs a full parse per label.
 
         >>> import io
         >>> line = (b'{"source-ref":"s3://bucket/1.jpg","box":{"image_size":[{"width":10,"height":10,"depth":3}],'
@@ -109,7 +114,9 @@ def validate_manifest(
         if task == "object-detection"
         else None
     )
-    check = lint.check if lint is not None else None
+    check: Callable[[dict[str, Any], int], bool] | None = lint.check if lint is not None else None
+    if labels:
+        check = _with_label_check(add, check)
     cleaned_label: str | None = None
     with open_lines(source, store) as (label, lines):
         if cleaned is None:
@@ -204,6 +211,19 @@ def _scan(
     if progress is not None:
         progress(n, _safe_tell(tell))
     return records
+
+
+def _with_label_check(
+    add: Callable[..., None], lint: Callable[[dict[str, Any], int], bool] | None
+) -> Callable[[dict[str, Any], int], bool]:
+    from gtflow.payload_check import label_problems
+
+    def check(rec: dict[str, Any], n: int) -> bool:
+        for field, message in label_problems(rec):
+            add(n, field, message)
+        return lint(rec, n) if lint is not None else True
+
+    return check
 
 
 def _safe_tell(tell: Callable[[], int] | None) -> int | None:

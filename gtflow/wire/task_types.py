@@ -190,9 +190,8 @@ _MISSING: Any = object()
 class LabelAttribute:
     """One label of a manifest line: where its value and metadata are and what task made it.
 
-    ``value_key`` is usually ``attribute``; the documented semantic-segmentation adjustment
-    output writes the value under ``<attribute>-ref`` next to ``<attribute>-metadata``.
-    ``value`` is ``None`` when the line has no value (a failed object).
+    ``value_key`` is ``attribute``, or ``None`` when the line has no value (a failed object;
+    for any other metadata a missing value is a problem).
     """
 
     attribute: str
@@ -220,8 +219,6 @@ class LabelAttribute:
         out: dict[str, Any] = {"attribute": self.attribute, "taskType": self.task_type.value}
         if self.metadata_type is not None:
             out["type"] = self.metadata_type
-        if self.value_key not in (None, self.attribute):
-            out["valueKey"] = self.value_key
         if self.adjusted:
             out["adjustment"] = True
         return out
@@ -232,10 +229,7 @@ def _iter_labels(line: Mapping[str, Any]) -> Iterator[LabelAttribute]:
         if not key.endswith(METADATA_SUFFIX) or not is_label_metadata(meta):
             continue
         attr = key[: -len(METADATA_SUFFIX)]
-        value_key: str | None = attr
-        if attr not in line:
-            ref = attr + "-ref"
-            value_key = ref if ref in line and ref + METADATA_SUFFIX not in line else None
+        value_key = attr if attr in line else None
         value = line.get(value_key) if value_key is not None else None
         kind = meta.get("type")
         yield LabelAttribute(

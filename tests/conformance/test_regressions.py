@@ -197,3 +197,38 @@ def test_stats_agree_with_payload_check_on_label_attributes() -> None:
         by_check = sum(len(i.labels) for i in report.items)
         assert sum(stats(name)["taskTypes"].values()) == by_check, name
         assert isinstance(manifest_stats(io.BytesIO((HERE / name).read_bytes())).lines, int)
+
+
+# -- manifest validate and the wire API give one verdict -------------------------------------------
+
+MANIFESTS = sorted(p.name for p in HERE.glob("*.manifest"))
+
+
+def _wire_verdict(line: dict[str, Any]) -> bool:
+    try:
+        for label in find_label_attributes(line):
+            OutputLabel.from_line(line, label.attribute)
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_validate_labels_agrees_with_the_wire_api(name: str, tmp_path: Path) -> None:
+    good = lines(name)
+    # break the first label of each line: "human-annotated": true (GT writes the string "yes")
+    broken = []
+    for line in good:
+        for label in find_label_attributes(line):
+            broken.append({**line, label.metadata_key: {**line[label.metadata_key], "human-annotated": True}})
+            break
+    for sample in (good, broken):
+        path = tmp_path / "m.manifest"
+        path.write_text("".join(json.dumps(x) + "\n" for x in sample))
+        report = validate_manifest(path, labels=True)
+        bad_lines = {p.line for p in report.problems if p.severity == "error"}
+        for n, line in enumerate(sample, 1):
+            assert (n not in bad_lines) == _wire_verdict(line), (name, n, report.format_lines())
+    if broken:
+        assert not validate_manifest(tmp_path / "m.manifest", labels=True).valid
+        assert validate_manifest(tmp_path / "m.manifest").valid  # without --labels: line checks only
