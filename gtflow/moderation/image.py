@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from gtflow.errors import UsageError
 from gtflow.moderation.classifiers import _call_with_retry
-from gtflow.uris import S3Uri
+from gtflow.moderation.inputs import ImageInput, ImageLike, check_size, resolve_image
 
 __all__ = [
     "ModerationLabel",
@@ -35,9 +35,16 @@ __all__ = [
     "CategoryPolicy",
     "activation_conditions",
     "REKOGNITION_SOURCE",
+    "REKOGNITION_MAX_BYTES",
+    "CONTENT_CLASSIFIERS",
 ]
 
 REKOGNITION_SOURCE = "AWS/Rekognition/DetectModerationLabels/Image/V3"
+#: ``Image.Bytes`` of DetectModerationLabels: at most 5 MB (botocore's model: ImageBlob max
+#: 5242880). Images in S3 (``S3Object``) may be up to 15 MB.
+REKOGNITION_MAX_BYTES = 5 * 1024 * 1024
+#: What a caller may declare about the content in ``HumanLoopConfig.DataAttributes``.
+CONTENT_CLASSIFIERS = ("FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent")
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,23 @@ class ImageDecision:
 
 
 class ImageModerator(Protocol):
-    def moderate(self, image: str) -> ImageModeration: ...
+    """A provider: ``moderate(image)`` for bytes, a local file, or an ``s3://`` URI
+    (:mod:`gtflow.moderation.inputs`)."""
+
+    def moderate(self, image: ImageLike) -> ImageModeration: ...
 
 
 class CallableModerator:
-    """Any ``fn(image_uri) -> list[ModerationLabel]`` as a provider (a local model, a test)."""
+    """Any ``fn(image) -> list[ModerationLabel]`` as a provider (a local model, a test); ``fn``
+    gets the image as it was given (a URI, a path, or bytes)."""
 
-    def __init__(self, fn: Callable[[str], Iterable[ModerationLabel]], *, version: str = "local") -> None:
+    def __init__(self, fn: Callable[[Any], Iterable[ModerationLabel]], *, version: str = "local") -> None:
         self.fn = fn
         self.version = version
 
-    def moderate(self, image: str) -> ImageModeration:
-        return ImageModeration(image, tuple(self.fn(image)), self.version)
+    def moderate(self, image: ImageLike) -> ImageModeration:
+        name = image if isinstance(image, str) else resolve_image(image).name
+        return ImageModeration(name, tuple(self.fn(image)), self.version)
 
 
 def human_loop_name(image: str, flow_definition_arn: str) -> str:
@@ -95,47 +107,71 @@ def human_loop_name(image: str, flow_definition_arn: str) -> str:
 
 
 class RekognitionModerator:
-    """Amazon Rekognition ``DetectModerationLabels`` on an image in S3.
+    """Amazon Rekognition ``DetectModerationLabels``.
+
+    The image may be bytes, a local file, or an ``s3://`` URI. An ``s3://`` URI is sent by
+    reference (``Image.S3Object``, up to 15 MB) unless ``store`` is given, in which case it is
+    read through the store and sent as ``Image.Bytes`` like bytes and files — at most 5 MB
+    (:data:`REKOGNITION_MAX_BYTES`); a larger image is a clear error before any call.
 
     ``project_version`` uses a custom moderation adapter. With ``flow_definition_arn`` (a flow
     whose source is ``AWS/Rekognition/DetectModerationLabels/Image/V3``), Rekognition itself
     starts an A2I human loop when the flow's activation conditions hold; the loop name derives
-    from the image, so a rerun does not start a second one.
+    from the image, so a rerun does not start a second one. ``content_classifiers`` declares
+    what is true of the content for that loop (``FreeOfPersonallyIdentifiableInformation``,
+    ``FreeOfAdultContent``; required by some workforces): nothing is declared unless you say so.
     """
 
     def __init__(
         self, client: Any, *, min_confidence: float = 50.0, project_version: str | None = None,
         flow_definition_arn: str | None = None, sleep: Callable[[float], None] | None = None,
+        store: Any = None, content_classifiers: Sequence[str] = (),
     ) -> None:
         if not 0 <= min_confidence <= 100:
             raise UsageError("min_confidence is a percentage (0-100)", field="min_confidence")
+        bad = [c for c in content_classifiers if c not in CONTENT_CLASSIFIERS]
+        if bad:
+            raise UsageError(f"unknown content classifier {bad[0]!r} (known: {', '.join(CONTENT_CLASSIFIERS)})",
+                             field="content_classifiers")
+        if content_classifiers and not flow_definition_arn:
+            raise UsageError("content classifiers describe a human loop's content: give flow_definition_arn too",
+                             field="content_classifiers")
         self.client = client
         self.min_confidence = min_confidence
         self.project_version = project_version
         self.flow_definition_arn = flow_definition_arn
+        self.store = store
+        self.content_classifiers = tuple(dict.fromkeys(content_classifiers))
         self._sleep = sleep
 
-    def request(self, image: str) -> dict[str, Any]:
-        u = S3Uri.parse(image, require_key=True)
-        req: dict[str, Any] = {"Image": {"S3Object": {"Bucket": u.bucket, "Name": u.key}},
-                               "MinConfidence": self.min_confidence}
+    def request(self, image: ImageLike | ImageInput) -> dict[str, Any]:
+        inp = resolve_image(image, store=self.store)
+        if inp.by_reference and inp.s3 is not None:
+            source: dict[str, Any] = {"S3Object": {"Bucket": inp.s3.bucket, "Name": inp.s3.key}}
+        else:
+            source = {"Bytes": check_size(inp, REKOGNITION_MAX_BYTES, "Rekognition's Image.Bytes",
+                                          "put the image in S3 and pass its s3:// URI (S3Object takes up to 15 MB), "
+                                          "or make it smaller")}
+        req: dict[str, Any] = {"Image": source, "MinConfidence": self.min_confidence}
         if self.project_version:
             req["ProjectVersion"] = self.project_version
         if self.flow_definition_arn:
             req["HumanLoopConfig"] = {
-                "HumanLoopName": human_loop_name(image, self.flow_definition_arn),
+                "HumanLoopName": human_loop_name(inp.name, self.flow_definition_arn),
                 "FlowDefinitionArn": self.flow_definition_arn,
-                "DataAttributes": {"ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]},
             }
+            if self.content_classifiers:
+                req["HumanLoopConfig"]["DataAttributes"] = {"ContentClassifiers": list(self.content_classifiers)}
         return req
 
-    def moderate(self, image: str) -> ImageModeration:
-        req = self.request(image)
+    def moderate(self, image: ImageLike | ImageInput) -> ImageModeration:
+        inp = resolve_image(image, store=self.store)
+        req = self.request(inp)
         call = partial(self.client.detect_moderation_labels, **req)
         resp = _call_with_retry(call, sleep=self._sleep) if self._sleep else _call_with_retry(call)
         loop = (resp.get("HumanLoopActivationOutput") or {}).get("HumanLoopArn")
         labels = tuple(ModerationLabel.from_rekognition(d) for d in resp.get("ModerationLabels", []))
-        return ImageModeration(image, labels, str(resp.get("ModerationModelVersion", "")), loop)
+        return ImageModeration(inp.name, labels, str(resp.get("ModerationModelVersion", "")), loop)
 
 
 @dataclass(frozen=True)

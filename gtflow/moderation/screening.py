@@ -20,14 +20,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtflow.errors import GtflowError, ObjectNotFoundError
+from gtflow.errors import GtflowError, ObjectNotFoundError, UsageError
 from gtflow.logs import get_logger
 from gtflow.manifest.writer import write_manifest
 from gtflow.moderation.image import CategoryPolicy, ImageModeration, ImageModerator, ModerationLabel
+from gtflow.moderation.taxonomy import IMAGE_CATEGORIES
 from gtflow.store.base import ObjectStore
 from gtflow.uris import S3Uri
 
-__all__ = ["ScreenReport", "screen", "ledger_uri", "read_decisions", "LocalReview", "on_task_complete", "REVIEW_OWNER"]
+__all__ = ["ScreenReport", "screen", "ledger_uri", "read_decisions", "LocalReview", "on_task_complete", "REVIEW_OWNER",
+           "review_task_input", "review_verdicts", "audited"]
 
 log = get_logger(__name__)
 
@@ -79,30 +81,55 @@ class LocalReview:
 
     def submit(self, result: ImageModeration) -> str:
         task_id = hashlib.sha256(result.image.encode()).hexdigest()[:32]
-        self.queue.add_task(self.name, task_id, {
-            "taskObject": result.image,
-            "moderationLabels": [{"name": lab.name, "parentName": lab.parent_name, "confidence": lab.confidence}
-                                 for lab in result.labels],
-            "header": "Does this image show the content named by each label?",
-        })
+        self.queue.add_task(self.name, task_id, review_task_input(result))
         return f"{self.name}/{task_id}"
 
 
+def review_task_input(result: ImageModeration) -> dict[str, Any]:
+    """The ``moderation-review`` task input: the image, the model's labels, and the taxonomy's
+    other top-level categories, which the reviewer may add when the model missed them."""
+    proposed = {lab.name for lab in result.labels} | {lab.parent_name for lab in result.labels if lab.parent_name}
+    return {
+        "taskObject": result.image,
+        "moderationLabels": [{"name": lab.name, "parentName": lab.parent_name, "confidence": lab.confidence}
+                             for lab in result.labels],
+        "otherCategories": [c for c in IMAGE_CATEGORIES if c not in proposed],
+        "header": "Does this image show the content named by each label?",
+    }
+
+
 def review_verdicts(labels: list[Mapping[str, Any]], answers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per-label confirm/reject counts from moderation-review answers, and the human decision."""
+    """Per-label confirm/reject counts from moderation-review answers, the labels people added
+    (``missed``: categories the model did not propose), and the human decision.
+
+    A worker who marks the image clean rejects every proposed label and adds none. The image is
+    unsafe when a proposed label has more confirmations than rejections, or when more than half
+    of the workers added the same category.
+    """
     per: dict[str, dict[str, int]] = {lab["name"]: {"confirmed": 0, "rejected": 0} for lab in labels}
+    added: dict[str, int] = {}
     notes = []
+    n = clean = 0
     for answer in answers:
+        n += 1
+        is_clean = (answer.get("clean") or {}).get("clean") is True
+        clean += is_clean
         for i, lab in enumerate(labels):
             choice = answer.get(f"label-{i}") or {}
-            if choice.get("confirm") is True:
-                per[lab["name"]]["confirmed"] += 1
-            elif choice.get("reject") is True:
+            if is_clean or choice.get("reject") is True:
                 per[lab["name"]]["rejected"] += 1
+            elif choice.get("confirm") is True:
+                per[lab["name"]]["confirmed"] += 1
+        missed = answer.get("missed") or {}
+        if not is_clean and isinstance(missed, Mapping):
+            for name, checked in missed.items():
+                if checked is True and name not in per:
+                    added[name] = added.get(name, 0) + 1
         if str(answer.get("note", "")).strip():
             notes.append(str(answer["note"]).strip())
-    unsafe = any(v["confirmed"] > v["rejected"] for v in per.values())
-    return {"action": "unsafe" if unsafe else "safe", "verdicts": per, "notes": notes}
+    unsafe = any(v["confirmed"] > v["rejected"] for v in per.values()) or any(2 * c > n for c in added.values())
+    return {"action": "unsafe" if unsafe else "safe", "verdicts": per, "added": added, "clean": clean,
+            "notes": notes}
 
 
 def on_task_complete(queue: Any, info: Any, task: Any, answers: list[Any]) -> None:
@@ -117,6 +144,13 @@ def on_task_complete(queue: Any, info: Any, task: Any, answers: list[Any]) -> No
         "decidedAt": _now(),
     })
     _write(queue.store, uri, record)
+
+
+def audited(image: str, fraction: float) -> bool:
+    """Whether ``image`` is in the audit sample of size ``fraction`` (stable across runs)."""
+    if fraction <= 0:
+        return False
+    return int(hashlib.sha256(b"audit\0" + image.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
 
 
 @dataclass
@@ -165,8 +199,16 @@ def screen(
     retries: int = 2,
     progress: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    audit_fraction: float = 0.0,
 ) -> ScreenReport:
-    """Screen every image under ``prefix``; see the module docstring. Safe to rerun."""
+    """Screen every image under ``prefix``; see the module docstring. Safe to rerun.
+
+    ``audit_fraction`` (0-1) of the images the model finds safe go to human review as well
+    (chosen by a hash of the image, so a rerun picks the same ones): only there can people
+    find what the model misses, the false negatives an adapter needs.
+    """
+    if not 0 <= audit_fraction <= 1:
+        raise UsageError("audit_fraction must be between 0 and 1", field="audit_fraction")
     policy = policy or CategoryPolicy()
     t0 = time.perf_counter()
     report = ScreenReport()
@@ -183,12 +225,15 @@ def screen(
     def decide(image: str) -> dict[str, Any]:
         result = _moderate_with_retry(moderator, image, retries, sleep)
         decision = policy.decide(result.labels)
+        action, reasons = decision.action, list(decision.reasons)
+        if action == "safe" and (review is not None or result.human_loop_arn) and audited(image, audit_fraction):
+            action, reasons = "review", [{"audit": True, "fraction": audit_fraction}]
         record: dict[str, Any] = {
-            "image": image, "action": decision.action, "decidedBy": "model",
-            "labels": [lab.to_dict() for lab in result.labels], "reasons": list(decision.reasons),
+            "image": image, "action": action, "decidedBy": "model",
+            "labels": [lab.to_dict() for lab in result.labels], "reasons": reasons,
             "modelVersion": result.model_version, "decidedAt": _now(),
         }
-        if decision.action == "review":
+        if action == "review":
             if result.human_loop_arn:
                 record["humanLoopArn"] = result.human_loop_arn
             elif review is not None:
@@ -224,8 +269,10 @@ def screen(
             clean.append({"source-ref": image})
         elif action == "unsafe":
             report.unsafe += 1
+            human = rec.get("decidedBy") == "human"
             report.removed.append({"image": image, "decidedBy": rec.get("decidedBy"),
-                                   "reasons": rec.get("reasons") or rec.get("review", {}).get("verdicts")})
+                                   "reasons": rec.get("review", {}).get("verdicts") if human else rec.get("reasons"),
+                                   **({"added": rec.get("review", {}).get("added", {})} if human else {})})
             if quarantine_prefix and not rec.get("movedTo"):
                 rec["movedTo"] = _move(store, image, prefix, quarantine_prefix)
                 _write(store, ledger_uri(out_prefix, image), rec)
@@ -284,7 +331,8 @@ def to_markdown(report: ScreenReport) -> str:
         if isinstance(why, list):
             why = ", ".join(f"{x['label']} {x['confidence']:.0f}% ≥ {x['threshold']:.0f}" for x in why)
         elif isinstance(why, dict):
-            why = ", ".join(f"{k}: {v['confirmed']} confirmed" for k, v in why.items() if v["confirmed"])
+            why = ", ".join([f"{k}: {v['confirmed']} confirmed" for k, v in why.items() if v["confirmed"]]
+                            + [f"{k}: added by {n}" for k, n in (r.get("added") or {}).items()])
         lines.append(f"| {r['image']} | {r['decidedBy']} | {why} |")
     if report.pending_review:
         lines += ["", "## Awaiting human review", ""] + [f"- {i}" for i in report.pending_review]

@@ -32,7 +32,7 @@ def test_prompt_command(tmp_path):
     clf = runner.invoke(cli, ["moderate", "prompt", "hate speech", "--classifier",
                               "tests.functional.test_moderation_cli:classifier", "--json"])
     assert clf.exit_code == 1 and json.loads(clf.output)["reasons"][0]["source"] == "classifier"
-    usage = runner.invoke(cli, ["moderate", "prompt", "x"])
+    usage = runner.invoke(cli, ["moderate", "prompt", "x", "--no-local"])
     assert usage.exit_code == 2
 
 
