@@ -222,10 +222,14 @@ def test_moderation_review_radio_pairs(portal: dict[str, Any], page: Any) -> Non
     tf.locator("crowd-radio-button .cw-check-text", has_text="Reject").nth(1).click()
     tf.locator("crowd-radio-button .cw-check-text", has_text="Confirm").nth(1).click()  # change of mind
     tf.locator("crowd-text-area textarea").fill("looks fine")
+    # a category the model missed (i19: the reviewer can add labels the model did not propose)
+    tf.locator('crowd-checkbox[name="missed"][value="Drugs & Tobacco"] input').check()
     _submit_and_wait(page)
     [answer] = tq.answers("mod", "m1")
+    missed = {c: c == "Drugs & Tobacco" for c in sample["otherCategories"]}
     assert answer.answer == {"label-0": {"confirm": True, "reject": False},
-                             "label-1": {"confirm": True, "reject": False}, "note": "looks fine"}
+                             "label-1": {"confirm": True, "reject": False}, "note": "looks fine",
+                             "missed": missed, "clean": {"clean": False}}
 
 
 def test_prefetch_and_skip_shortcut(portal: dict[str, Any], page: Any) -> None:
