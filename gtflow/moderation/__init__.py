@@ -13,6 +13,7 @@ from gtflow.moderation.classifiers import (
     ToxicityClassifier,
     ToxicityScore,
 )
+from gtflow.moderation.guardrails import BedrockGuardrail
 from gtflow.moderation.image import (
     CallableModerator,
     CategoryPolicy,
@@ -22,6 +23,8 @@ from gtflow.moderation.image import (
     RekognitionModerator,
     activation_conditions,
 )
+from gtflow.moderation.inputs import ImageInput, resolve_image
+from gtflow.moderation.local_models import LocalNsfw, LocalProfanity
 from gtflow.moderation.prompt import PromptDecision, PromptModerator, negative_prompts
 from gtflow.moderation.rules import Rule, RuleFilter, load_rules
 from gtflow.moderation.screening import LocalReview, ScreenReport, read_decisions, screen
@@ -34,4 +37,5 @@ __all__ = [
     "CategoryPolicy", "activation_conditions",
     "screen", "ScreenReport", "LocalReview", "read_decisions",
     "AdapterData", "build_adapter_data", "start_adapter_training", "category_thresholds",
+    "BedrockGuardrail", "LocalProfanity", "LocalNsfw", "ImageInput", "resolve_image",
 ]
