@@ -80,7 +80,8 @@ def test_zip_contains_only_gtflow_and_runs_from_an_extracted_copy(name: str, tmp
     assert out.returncode == 0, out.stderr
     resp = json.loads(out.stdout)
     if spec.kind == "pre":
-        assert resp["taskInput"]["items"] == batch["items"]
+        # the model's confidence is kept from workers by default (i19: show_confidence option)
+        assert resp["taskInput"]["items"] == [{"image": it["image"]} for it in batch["items"]]
     else:
         assert resp[0]["consolidatedAnnotation"]["content"]["qa"]["items"][0]["disconfirmed"] == 1
         assert (store / ".gtflow" / "verdicts.db").exists()
