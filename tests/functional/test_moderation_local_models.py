@@ -165,3 +165,19 @@ def test_docs_walkthrough_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert ns["data"].train_lines + ns["data"].test_lines == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "['allow', 'block', 'allow', 'allow']" and out[2] == "2 0 1" and out[3] == "3 0 0"
+
+
+def test_screen_defaults_to_the_local_model_on_the_local_backend(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "root")
+    store.put_bytes("s3://data/set/scene.png", scene())
+    store.put_bytes("s3://data/set/figure.png", figure())
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("block: {'*': 80}\nreview: {'*': 10}\n")
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path / "root"), "moderate", "screen", "s3://data/set/",
+                                   "--out", "s3://data/screen", "--policy", str(policy)])
+    assert res.exit_code == 0, res.output
+    assert "2 images: 1 safe, 0 unsafe, 1 awaiting review" in res.output
+    from gtflow.moderation import read_decisions
+
+    (rec,) = [d for d in read_decisions(store, "s3://data/screen") if d["action"] == "review"]
+    assert rec["image"].endswith("figure.png") and rec["modelVersion"].startswith("open_nsfw")
