@@ -674,10 +674,35 @@
     el.addEventListener("focusin", function () { activeTarget = el; });
   }
   document.addEventListener("keydown", function (ev) {
-    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || isTyping(ev)) return;
+    if (ev.defaultPrevented || isTyping(ev)) return;
     var t = (activeTarget && activeTarget.isConnected) ? activeTarget : keyTargets.filter(function (k) { return k.isConnected; })[0];
+    // Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo, in the tool last used
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && t && t.undo) {
+      var k = (ev.key || "").toLowerCase();
+      if (k === "z" && !ev.shiftKey) { ev.preventDefault(); t.undo(); return; }
+      if ((k === "z" && ev.shiftKey) || k === "y") { ev.preventDefault(); t.redo(); return; }
+    }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (t && t.handleKey && t.handleKey(ev)) ev.preventDefault();
   });
+
+  // Two segments cross properly (shared end points and touching do not count).
+  function segmentsCross(a, b, c, d) {
+    function orient(p, q, r) { return (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x); }
+    var o1 = orient(a, b, c), o2 = orient(a, b, d), o3 = orient(c, d, a), o4 = orient(c, d, b);
+    return o1 * o2 < 0 && o3 * o4 < 0;
+  }
+  // A closed polygon whose non-adjacent edges cross (the AWS polygon template promises to refuse it).
+  function selfIntersects(vs) {
+    var n = vs.length;
+    for (var i = 0; i < n; i++) {
+      for (var j = i + 1; j < n; j++) {
+        if (j === i + 1 || (i === 0 && j === n - 1)) continue;
+        if (segmentsCross(vs[i], vs[(i + 1) % n], vs[j], vs[(j + 1) % n])) return true;
+      }
+    }
+    return false;
+  }
 
   // ---------------------------------------------------------------------------------------
   // Image tools: a zoomable stage with the image and a layer of shapes, in image pixels.
@@ -723,7 +748,9 @@
       [["−", "Zoom out (-)", function () { self.setZoom(self.zoom / 1.25); }],
        ["+", "Zoom in (+)", function () { self.setZoom(self.zoom * 1.25); }],
        ["Fit", "Fit to view (0)", function () { self.fitZoom(); }],
-       ["Delete", "Delete the selected shape (Delete)", function () { self.deleteSelected(); }]].forEach(function (a) {
+       ["Delete", "Delete the selected shape (Delete)", function () { self.deleteSelected(); }],
+       ["Undo", "Undo (Ctrl+Z)", function () { self.undo(); }],
+       ["Redo", "Redo (Ctrl+Shift+Z)", function () { self.redo(); }]].forEach(function (a) {
         tb.appendChild(h("button", { type: "button", class: "cw-btn", title: a[1], "data-cw-internal": "", text: a[0], onclick: a[2] }));
       });
       this.zoomLabel = h("span", { class: "cw-zoom", text: "100%" });
@@ -731,6 +758,8 @@
       side.appendChild(tb);
       this.countLabel = h("div", { class: "cw-count" });
       side.appendChild(this.countLabel);
+      this.warn = h("div", { class: "cw-field-error", role: "alert", hidden: true });
+      side.appendChild(this.warn);
       side.appendChild(h("div", { class: "cw-hint", text: this.hint() }));
       if (instr) side.appendChild(instr);
       this.appendChild(h("div", { class: "cw-tool cw-tool-image" }, [main, side]));
@@ -755,6 +784,7 @@
       if (this.W) return;
       this.W = this.img.naturalWidth; this.H = this.img.naturalHeight;
       this.loadInitial();
+      this.past = []; this.future = []; this.saved = this.snapshot();
       this.fitZoom();
       this.ready = true;
       this.dispatchEvent(new Event("crowd-ready", { bubbles: true }));
@@ -779,7 +809,7 @@
       var self = this;
       this.labelButtons.forEach(function (b) { var on = b.getAttribute("data-label") === l; b.classList.toggle("cw-on", on); b.setAttribute("aria-pressed", on ? "true" : "false"); });
       // Relabel only a shape the worker clicked (not one just moved or drawn).
-      if (this.selected >= 0 && this.clickSelected && this.relabel(this.selected, l)) this.render();
+      if (this.selected >= 0 && this.clickSelected && this.relabel(this.selected, l)) { this.commit(); this.render(); }
       void self;
     }
     // client (screen) coordinates -> image pixels, clamped to the image
@@ -806,7 +836,29 @@
       this.selected = -1;
       this.changed();
     }
-    changed() { this.render(); this.dispatchEvent(new Event("change", { bubbles: true })); }
+    changed() { this.commit(); this.render(); this.dispatchEvent(new Event("change", { bubbles: true })); }
+    // Undo history: one entry per finished edit (draw, move, resize, relabel, delete).
+    snapshot() { return JSON.stringify(this.shapes || []); }
+    commit() {
+      if (!this.past) return;
+      var now = this.snapshot();
+      if (now === this.saved) return;
+      this.past.push(this.saved); this.saved = now; this.future = [];
+      if (this.past.length > 200) this.past.shift();
+    }
+    restore(state) {
+      this.shapes = JSON.parse(state); this.saved = state; this.selected = -1;
+      if (this.open !== undefined) this.open = null;
+      this.render();
+      this.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    undo() { if (this.past && this.past.length) { this.future.push(this.saved); this.restore(this.past.pop()); } }
+    redo() { if (this.future && this.future.length) { this.past.push(this.saved); this.restore(this.future.pop()); } }
+    flash(text) {
+      if (!this.warn) return;
+      this.warn.textContent = text; this.warn.hidden = false;
+      var w = this.warn; clearTimeout(this._flashT); this._flashT = setTimeout(function () { w.hidden = true; }, 4000);
+    }
     imageProps() { return { height: this.H, width: this.W }; }
     // Template scripts read the element's answer (AWS keypoint template: .value.keypoints).
     get value() { return this.crowdValue(); }
@@ -838,6 +890,7 @@
           [h("span", { class: "cw-box-label", text: b.label })]);
         d.style.cssText = "left:" + (b.left / W * 100) + "%;top:" + (b.top / H * 100) + "%;width:" + (b.width / W * 100) + "%;height:" + (b.height / H * 100) + "%;border-color:" + c;
         d.firstChild.style.background = c;
+        if (b.top * self.scale() < 20) d.firstChild.classList.add("cw-box-label-inside");  // touching the top edge
         if (i === self.selected) ["nw", "n", "ne", "e", "se", "s", "sw", "w"].forEach(function (k) { d.appendChild(h("span", { class: "cw-handle cw-h-" + k, "data-handle": k })); });
         self.layer.appendChild(d);
       });
@@ -995,6 +1048,11 @@
     cancel() { this.open = null; this.selected = -1; this.render(); }
     enter() { this.close(); return true; }
     close() {
+      if (this.open && this.closedShape() && this.open.length >= this.minVertices() && selfIntersects(this.open)) {
+        this.flash("A polygon cannot cross itself: move or remove a vertex (Esc cancels).");
+        this.render();
+        return;
+      }
       if (this.open && this.open.length >= this.minVertices()) {
         this.shapes.push({ label: this.current, vertices: this.open });
         this.selected = this.shapes.length - 1;
@@ -1038,7 +1096,8 @@
           return;
         }
         if (t.hasAttribute("data-vertex")) {
-          drag = { i: Number(t.getAttribute("data-index")), j: Number(t.getAttribute("data-vertex")) };
+          var di = Number(t.getAttribute("data-index")), dj = Number(t.getAttribute("data-vertex"));
+          drag = { i: di, j: dj, orig: Object.assign({}, self.shapes[di].vertices[dj]) };
           self.layer.setPointerCapture(ev.pointerId);
           return;
         }
@@ -1054,7 +1113,22 @@
         self.shapes[drag.i].vertices[drag.j] = p;
         self.render();
       });
-      this.layer.addEventListener("pointerup", function () { if (drag) { drag = null; self.changed(); } });
+      this.layer.addEventListener("pointerup", function () {
+        if (!drag) return;
+        var shape = self.shapes[drag.i];
+        if (self.closedShape() && selfIntersects(shape.vertices)) {
+          shape.vertices[drag.j] = drag.orig;  // the move would make it cross itself
+          self.flash("A polygon cannot cross itself; the vertex went back.");
+        }
+        drag = null; self.changed();
+      });
+    }
+    crowdValidate() {
+      var base = ImageTool.prototype.crowdValidate.call(this);
+      if (base) return base;
+      if (this.open && this.open.length) return (this.getAttribute("name") || this.localName) + ": finish or cancel the shape being drawn (Enter / Esc)";
+      if (this.closedShape() && (this.shapes || []).some(function (p) { return selfIntersects(p.vertices); })) return (this.getAttribute("name") || this.localName) + ": a polygon crosses itself";
+      return null;
     }
     crowdValue() {
       var out = { inputImageProperties: this.imageProps() };
