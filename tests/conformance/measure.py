@@ -8,7 +8,8 @@ An artifact is handled correctly when gtflow (1) knows what payload it is, (2) g
 expected verdict (valid or not), (3) writes it back as expected (faithfully, or with exactly
 the documented differences), (4) for manifests finds exactly the expected label attributes
 (and, where the version has task types, with the expected ones), ``manifest validate`` agrees
-with the wire API, and ``manifest stats`` counts what ``expected.json`` says.
+with the wire API, ``manifest stats`` counts what ``expected.json`` says, and the source-ref /
+payload URIs can be read (``S3Uri.parse``; ``payload check`` checks them itself).
 
 ``--before`` emulates the check with the wire API a version without ``payload check`` has,
 generously: it is told each artifact's kind instead of detecting it, and task types are not
@@ -90,6 +91,25 @@ def _diff(a: Any, b: Any) -> list[str]:
     return out
 
 
+def _uris_readable(value: Any) -> bool:
+    """Whether every ``s3://`` string in ``value`` parses (what reading the object needs)."""
+    from gtflow.uris import S3Uri
+
+    if isinstance(value, str):
+        if not value.startswith("s3://"):
+            return True
+        try:
+            S3Uri.parse(value)
+        except Exception:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_uris_readable(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_uris_readable(v) for v in value)
+    return True
+
+
 def observe_before(name: str, text: str, kind: str) -> dict[str, Any]:
     import gtflow.wire as w
 
@@ -121,6 +141,8 @@ def observe_before(name: str, text: str, kind: str) -> dict[str, Any]:
                     continue
                 rebuilt.update(lab.to_items())
             diffs.extend(_diff(line, {k: rebuilt[k] for k in line if k in rebuilt}))
+        readable = all(_uris_readable(line.get("source-ref")) for line in map(json.loads, filter(str.strip, text.splitlines())))
+        obs["unreadable"] = not readable
         obs.update(valid=valid, faithful=valid and not diffs, labels=labels, differences=diffs)
         obs["stats"] = _stats(text)
         obs["agree"] = _validate_ok(text) == valid
@@ -155,6 +177,8 @@ def observe_before(name: str, text: str, kind: str) -> dict[str, Any]:
             for attr in w.label_attributes(item["consolidatedAnnotation"]["content"]):
                 labels[attr] = None
     obs.update(valid=True, faithful=not diffs, differences=diffs, labels=labels)
+    if kind in ("post-annotation-event", "pre-annotation-event") and not _uris_readable(value):
+        obs["unreadable"] = True
     return obs
 
 
@@ -174,6 +198,8 @@ def judge(exp: dict[str, Any], obs: dict[str, Any]) -> list[str]:
             why.append(f"label attributes {sorted(got)} (expected {sorted(exp['labels'])})")
         elif any(v is not None and v != exp["labels"][k] for k, v in got.items()):
             why.append(f"task types {got} (expected {exp['labels']})")
+    if obs.get("unreadable"):
+        why.append("an s3:// URI in it cannot be read (S3Uri.parse refuses it)")
     if exp["kind"] == "manifest" and not obs.get("agree", True):
         why.append("manifest validate and the wire API disagree")
     for key, want in (exp.get("stats") or {}).items():
