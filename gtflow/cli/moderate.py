@@ -6,6 +6,7 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -146,7 +147,7 @@ def image_cmd(config, image, provider, guardrail, guardrail_version, rekognition
     Exit 0 safe, 1 unsafe or for review.
 
     With no provider named, the offline image model of gtflow[moderation] scores it."""
-    backend = open_backend(config)
+    backend: Any = open_backend(config)  # .client() on the aws backend
     # a local file goes as bytes; an s3:// URI goes by reference to Rekognition on AWS, else through the store
     by_ref = rekognition and config.backend == "aws"
     store = None if by_ref else backend.store
@@ -191,7 +192,7 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
     from gtflow.moderation import LocalReview, screen
     from gtflow.tasks import TaskQueue
 
-    backend = open_backend(config)
+    backend: Any = open_backend(config)  # .client() on the aws backend
     store = backend.store
     classifiers = [c for c, on in (("FreeOfPersonallyIdentifiableInformation", free_of_pii),
                                    ("FreeOfAdultContent", free_of_adult_content)) if on]
@@ -226,7 +227,7 @@ def adapter_cmd(config, decisions_prefix, out_prefix, model_threshold, start, pr
     while they are not met (the manifests are written either way, --start is refused)."""
     from gtflow.moderation import build_adapter_data, read_decisions, start_adapter_training
 
-    backend = open_backend(config)
+    backend: Any = open_backend(config)  # .client() on the aws backend
     data = build_adapter_data(backend.store, read_decisions(backend.store, decisions_prefix), out_prefix,
                               model_threshold=model_threshold, enforce_minimums=False)
     click.echo(json.dumps(data.__dict__, indent=1))
