@@ -341,5 +341,32 @@ def import_sample_cmd(config: GtflowConfig, requests_prefix: str, job_name: str,
         click.echo(f"{len(result.failed)} objects could not be consolidated (see 'failed')", err=True)
 
 
+@command.command("import-sample-table")
+@click.argument("export", required=False)
+@click.option("--table", default=None, help="aws: scan this DynamoDB table (the sample's BulkQALabelTable).")
+@click.option("--out", default="-", show_default=True, help="Verdict file to write (path, s3:// URI, or -).")
+@pass_config
+def import_sample_table_cmd(config: GtflowConfig, export: str | None, table: str | None, out: str) -> None:
+    """The AWS bulk-QA sample's verdict table (s3_image_url, label, confidence, WorkerConfirmCount,
+    WorkerDisconfirmCount), from an EXPORT file (JSON Lines / JSON / CSV) or a --table scan, as a
+    gtflow verdict file for qa report and qa thresholds."""
+    from gtflow.qa.records import write_verdicts_jsonl
+    from gtflow.qa.sample import read_sample_table, scan_sample_table
+
+    if bool(export) == bool(table):
+        raise UsageError("give an EXPORT file or --table (one of them)")
+    if table:
+        from gtflow.backends import open_backend
+
+        backend: Any = open_backend(config)
+        if config.backend != "aws":
+            raise UsageError("--table scans DynamoDB: use --backend aws (or give an export file)")
+        verdicts = scan_sample_table(backend.client("dynamodb"), table)
+    else:
+        verdicts = read_sample_table(export or "", store=_store_for(config) if (export or "").startswith("s3://") else None)
+    _write(config, out, write_verdicts_jsonl(verdicts), "application/x-ndjson")
+    click.echo(f"{len(verdicts)} images", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     command()

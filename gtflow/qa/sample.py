@@ -3,6 +3,10 @@
 * :func:`convert_sample_batches` turns the sample's manifest and batch files (JSON arrays of
   ``{s3_image_url, label, confidence}``) into gtflow's batches and ``batches.manifest``, so the
   same images can be run again as a gtflow bulk-QA job;
+* :func:`read_sample_table` / :func:`scan_sample_table` read the sample's own verdict table
+  (DynamoDB: ``s3_image_url``, ``label``, ``confidence``, ``WorkerConfirmCount``,
+  ``WorkerDisconfirmCount``) from an export file or a ``Scan``, as gtflow verdicts, so its
+  counts can be analysed at once (``gtflow qa import-sample-table``);
 * :func:`import_sample_requests` replays an existing job's consolidation requests (Ground
   Truth keeps them under ``<output>/<job>/annotations/consolidated-annotation/consolidation-request/``)
   through the ``post/bulk-qa-verdicts`` handler, which reads the sample's batches and answers,
@@ -25,7 +29,8 @@ from gtflow.manifest.writer import write_manifest
 from gtflow.uris import S3Uri
 from gtflow.wire import bulk_qa_sample as sample
 
-__all__ = ["SampleImport", "convert_sample_batches", "import_sample_requests", "post_event"]
+__all__ = ["SampleImport", "convert_sample_batches", "import_sample_requests", "post_event",
+           "read_sample_table", "scan_sample_table"]
 
 log = get_logger(__name__)
 
@@ -115,3 +120,56 @@ def import_sample_requests(store: Any, requests_prefix: str, *, job_name: str, v
                                    "reason": str(meta["failure-reason"])})
     log.info("imported %d consolidation requests, %d objects, %d failed", out.requests, out.objects, len(out.failed))
     return out
+
+
+def _verdicts(items: Any, where: str) -> list[Any]:
+    from gtflow.qa.records import Verdict
+
+    out = []
+    for i, raw in items:
+        try:
+            item = sample.parse_table_item(raw)
+        except ContractError as exc:
+            raise exc.at(path=where, line=i) from exc.__cause__
+        if item.confidence is None:
+            raise ContractError("the item has no confidence; verdicts without one cannot be analysed",
+                                path=where, line=i, field="confidence")
+        out.append(Verdict.from_dict(item.to_verdict()))
+    return out
+
+
+def read_sample_table(source: str, *, store: Any = None) -> list[Any]:
+    """Verdicts from an export of the sample's DynamoDB table: JSON Lines (typed items, an S3
+    export's ``{"Item": ...}`` lines, or plain objects), a JSON array, or a CSV with the table's
+    column names. ``source`` is a path or, with ``store``, an ``s3://`` URI. Errors name the
+    line (or item) and the field."""
+    import csv
+    import io
+    from pathlib import Path
+
+    text = store.get_text(source) if source.startswith("s3://") and store is not None else Path(source).read_text(
+        encoding="utf-8-sig")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        data = json.loads(text)
+        return _verdicts(enumerate(data, start=1), source)
+    if stripped.startswith("{"):
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append((n, json.loads(line)))
+                except ValueError as exc:
+                    raise ContractError(f"not JSON: {exc}", path=source, line=n) from exc
+        return _verdicts(rows, source)
+    reader = csv.DictReader(io.StringIO(text))
+    return _verdicts(((n, {k: v for k, v in row.items() if v not in (None, "")})
+                      for n, row in enumerate(reader, start=2)), source)
+
+
+def scan_sample_table(client: Any, table_name: str) -> list[Any]:
+    """Verdicts from a ``Scan`` of the sample's DynamoDB table (every page)."""
+    items = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items += page.get("Items", [])
+    return _verdicts(enumerate(items, start=1), f"dynamodb:{table_name}")

@@ -14,6 +14,12 @@ Users migrating from the sample have labeling jobs whose data objects and answer
 
       {"Beaver-0": {"Confirmed": true}, "Beaver-1": {"Confirmed": false}, ...}
 
+* the sample's **verdict table** (DynamoDB) holds one item per image, keyed by
+  ``s3_image_url`` and ``label``, with ``confidence`` and the counters its post-annotation Lambda
+  adds, ``WorkerConfirmCount`` and ``WorkerDisconfirmCount`` (absent until the first answer);
+  :func:`parse_table_item` reads an item in DynamoDB's typed form (``{"S": ...}``, ``{"N": ...}``,
+  as ``Scan`` and an export to S3 return it) or as plain JSON.
+
 gtflow's own batch is ``{"label", "batchId", "items": [{"image", "confidence"}]}`` and its answer
 ``{"confirmed": {"0": true, ...}}`` (``docs/bulk-qa.md``). The sample's post-annotation Lambda
 pairs answers with images by the order of the answer's keys; here each answer is paired by the
@@ -55,6 +61,8 @@ __all__ = [
     "parse_sample_answer",
     "to_gtflow_batch",
     "to_gtflow_answer",
+    "SampleTableItem",
+    "parse_table_item",
 ]
 
 #: The checkbox value the sample's template uses.
@@ -157,3 +165,66 @@ def to_gtflow_answer(content: Any, items: Sequence[SampleItem], path: str = "", 
     """gtflow's bulk-qa answer ``{"confirmed": {"0": bool, ...}}`` for a sample answer."""
     verdicts = parse_sample_answer(content, items, path)
     return {widget: {str(i): v for i, v in enumerate(verdicts)}}
+
+
+@dataclass(frozen=True)
+class SampleTableItem:
+    """One item of the sample's DynamoDB verdict table."""
+
+    s3_image_url: str
+    label: str
+    confidence: float | None
+    confirm_count: int = 0
+    disconfirm_count: int = 0
+
+    def to_verdict(self) -> dict[str, Any]:
+        """gtflow's verdict record (``docs/bulk-qa.md``): image, label, confidence, counts."""
+        return {"image": self.s3_image_url, "label": self.label, "confidence": self.confidence,
+                "confirmed": self.confirm_count, "disconfirmed": self.disconfirm_count}
+
+
+def _plain(value: Any, path: str) -> Any:
+    """A DynamoDB AttributeValue (``{"S": "x"}``, ``{"N": "1"}``) as a plain value; plain values pass."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        (tag, inner), = value.items()
+        if tag == "S":
+            return inner
+        if tag == "N":
+            try:
+                return float(inner) if any(c in str(inner) for c in ".eE") else int(inner)
+            except (TypeError, ValueError) as exc:
+                raise fail(path, f"not a number: {inner!r}") from exc
+        if tag == "NULL":
+            return None
+        raise fail(path, f"unexpected DynamoDB type {tag!r}")
+    return value
+
+
+def parse_table_item(d: Any, path: str = "") -> SampleTableItem:
+    """An item of the sample's table, typed (``Scan``; an S3 export's ``{"Item": {...}}``) or plain."""
+    d = expect_object(d, path)
+    if set(d) == {"Item"}:
+        d, path = expect_object(d["Item"], join(path, "Item")), join(path, "Item")
+    vals = {k: _plain(v, join(path, k)) for k, v in d.items()}
+    for key in ("s3_image_url", "label"):
+        if not isinstance(vals.get(key), str) or not vals[key]:
+            raise fail(join(path, key), "missing required field" if key not in vals else "expected a string")
+    conf = vals.get("confidence")
+    if conf is not None:
+        try:
+            conf = float(conf)
+        except (TypeError, ValueError) as exc:
+            raise fail(join(path, "confidence"), f"expected a number, got {conf!r}") from exc
+        if not math.isfinite(conf):
+            raise fail(join(path, "confidence"), "expected a finite number")
+    counts = []
+    for key in ("WorkerConfirmCount", "WorkerDisconfirmCount"):
+        v = vals.get(key, 0)
+        if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+            v = int(v)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise fail(join(path, key), f"expected a count >= 0, got {v!r}")
+        counts.append(v)
+    return SampleTableItem(vals["s3_image_url"], vals["label"], conf, counts[0], counts[1])

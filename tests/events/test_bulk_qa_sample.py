@@ -168,3 +168,76 @@ def test_import_needs_requests(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError):
         import_sample_requests(LocalStore(tmp_path), "s3://bucket/none/", job_name="j", verdicts=None)
+
+
+def _sample_table(client: object) -> None:
+    """The sample's DynamoDB table as its code fills it: the key schema of bulkqa-template.yaml,
+    the items launch-bulkqa.py puts, and the ADD counters gt-postlabeling-lambda-bulkqa.py applies
+    for the two workers of consolidation_request.json."""
+    import csv
+
+    client.create_table(  # type: ignore[attr-defined]
+        TableName="BulkQALabelTable", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "s3_image_url", "AttributeType": "S"},
+                              {"AttributeName": "label", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "s3_image_url", "KeyType": "HASH"}, {"AttributeName": "label", "KeyType": "RANGE"}])
+    with open(HERE / "smallsample_excerpt.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            client.put_item(TableName="BulkQALabelTable", Item={  # type: ignore[attr-defined]
+                "s3_image_url": {"S": f"{BUCKET}/{row['image_local_path']}"}, "label": {"S": row["label"]},
+                "confidence": {"N": str(row["confidence"])}})
+    batch = _load("batch_1.json")
+    for ann in _load("consolidation_request.json")[0]["annotations"]:  # type: ignore[index]
+        human = json.loads(ann["annotationData"]["content"])
+        for record, confirmed in zip(batch, [human[k]["Confirmed"] for k in human], strict=True):  # type: ignore[arg-type]
+            counter = "WorkerConfirmCount" if confirmed else "WorkerDisconfirmCount"
+            client.update_item(TableName="BulkQALabelTable",  # type: ignore[attr-defined]
+                               Key={"s3_image_url": {"S": record["s3_image_url"]}, "label": {"S": record["label"]}},
+                               UpdateExpression=f"ADD {counter} :num", ExpressionAttributeValues={":num": {"N": "1"}})
+
+
+def test_the_samples_dynamodb_table_reads_as_the_same_verdicts(tmp_path: Path) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from gtflow.qa.sample import read_sample_table, scan_sample_table
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _sample_table(client)
+        scanned = scan_sample_table(client, "BulkQALabelTable")
+        items = client.scan(TableName="BulkQALabelTable")["Items"]
+    assert len(scanned) == 35
+    by_image = {v.image: v for v in scanned}
+    # the Cat batch's counters agree with what gtflow's handler records from the same answers
+    store = _sample_store(tmp_path)
+    table = SqliteVerdictTable(tmp_path / "v.db")
+    bulk_qa_verdicts.handle(post_event(REQ, job_name="sample-job"), store=store, verdicts=table)
+    for v in export_verdicts(table, job="sample-job"):
+        s = by_image[v.image]
+        assert (s.confirmed, s.disconfirmed, s.confidence) == (v.confirmed, v.disconfirmed, pytest.approx(v.confidence))
+    assert by_image[f"{BUCKET}/beaver/image_0003.jpg"].outcome == "unreviewed"  # no answers yet: no counters
+
+    # an export file: typed lines as DynamoDB's export to S3 writes them, then the CLI
+    export = tmp_path / "export.json"
+    export.write_text("".join(json.dumps({"Item": it}) + "\n" for it in items))
+    assert sorted(v.image for v in read_sample_table(str(export))) == sorted(by_image)
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path / "r"), "qa", "import-sample-table", str(export),
+                                   "--out", str(tmp_path / "v.jsonl")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path / "r"), "qa", "thresholds", str(tmp_path / "v.jsonl"),
+                                   "--cost-ratio", "10", "--json"])
+    assert res.exit_code == 0, res.output
+    cat = json.loads(res.output)["Cat"]
+    assert cat["threshold"] is None and cat["seen"] == 10  # every Cat image has answers
+
+    # a CSV with the table's columns (the console's export), and a bad item named by line and field
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text("s3_image_url,label,confidence,WorkerConfirmCount,WorkerDisconfirmCount\n"
+                        "s3://b/a.jpg,Cat,97.5,2,\ns3://b/c.jpg,Cat,82.4,1,1\n")
+    got = read_sample_table(str(csv_file))
+    assert [(v.confirmed, v.disconfirmed) for v in got] == [(2, 0), (1, 1)]
+    csv_file.write_text("s3_image_url,label,confidence,WorkerConfirmCount\ns3://b/a.jpg,Cat,97.5,-1\n")
+    with pytest.raises(ContractError) as err:
+        read_sample_table(str(csv_file))
+    assert err.value.line == 2 and err.value.field == "WorkerConfirmCount"
