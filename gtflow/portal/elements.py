@@ -51,12 +51,11 @@ IMPLEMENTED_ELEMENTS: frozenset[str] = frozenset({
     "crowd-input", "crowd-text-area", "crowd-slider", "crowd-classifier",
     "crowd-classifier-multi-select", "crowd-image-classifier", "crowd-image-classifier-multi-select",
     "crowd-bounding-box", "crowd-keypoint", "crowd-polygon", "crowd-polyline", "crowd-line",
-    "crowd-entity-annotation", "crowd-semantic-segmentation",
+    "crowd-entity-annotation", "crowd-semantic-segmentation", "crowd-instance-segmentation",
 })
 #: Documented elements the portal shows as a notice and refuses to submit.
 NOT_IMPLEMENTED: frozenset[str] = frozenset({
-    "crowd-instance-segmentation", "crowd-textract-analyze-document",
-    "crowd-rekognition-detect-moderation-labels",
+    "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels",
 })
 
 _JSON_ATTRS = ("labels", "categories", "exclusion-category")

@@ -28,7 +28,7 @@ __all__ = ["CROWD_JS", "rewrite_crowd_script", "RelativeSigner", "file_urls", "r
 CROWD_JS = "/static/crowd-html-elements.js"
 
 _CROWD_SCRIPT = re.compile(
-    r"<script\b[^>]*?\bsrc\s*=\s*([\"']?)[^\"'\s>]*crowd-html-elements\.js[^\"'\s>]*\1[^>]*>",
+    r"<script\b[^>]*?\bsrc\s*=\s*([\"']?)[^\"'\s>]*crowd-html-elements(?:-v\d+)?\.js[^\"'\s>]*\1[^>]*>",
     re.IGNORECASE,
 )
 _FILE_URL = re.compile(r"/files/[^\"'\s<>()]+\?expires=\d+&(?:amp;)?sig=[0-9a-f]+")

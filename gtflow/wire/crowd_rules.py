@@ -188,6 +188,18 @@ def _segmentation(typed: Any, attrs: Mapping[str, Any], size: tuple[int, int] | 
         _offered(label, allowed, join(join(path, "labelMappings"), label))
 
 
+def _instances(typed: Any, attrs: Mapping[str, Any], size: tuple[int, int] | None, path: str) -> None:
+    _image(typed.input_image_properties, size, path)
+    allowed = _names(attrs.get("labels"))
+    colors: set[str] = set()
+    for i, inst in enumerate(typed.instances):
+        p = index(join(path, "instances"), i)
+        _offered(inst.label, allowed, join(p, "label"))
+        if inst.color.lower() in colors:
+            raise fail(join(p, "color"), f"{inst.color} is the color of an earlier instance")
+        colors.add(inst.color.lower())
+
+
 Rule = Callable[[Any, Mapping[str, Any], "tuple[int, int] | None", str], None]
 
 #: element tag -> rule(typed value, attributes, image size, path); shape checks come first
@@ -208,6 +220,7 @@ RULES: dict[str, Rule] = {
     "crowd-toggle-button": _checked,
     "crowd-slider": _slider,
     "crowd-semantic-segmentation": _segmentation,
+    "crowd-instance-segmentation": _instances,
 }
 
 

@@ -51,6 +51,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     queue("kp", "keypoint-additional-answer-validation.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
     queue("tier", "dynamic-two-tier-image-classification.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
     queue("ner", "named-entity-recognition.liquid.html", {"taskObject": TEXT, "labels": NER_LABELS})
+    queue("inst", "instance-segmentation.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
     tq.register_queue("probe", owner="test", title="probe", template=(
         '<crowd-form><crowd-input name="note"></crowd-input></crowd-form>'
         "<script>document.body.setAttribute('data-inline-ran', 'yes');</script>"))
@@ -167,6 +168,44 @@ def test_unwrapped_entity_annotation_submits_itself(portal: dict[str, Any], page
         {"endOffset": 22, "label": "place", "startOffset": 17},
     ]}}
     validate_element_output("crowd-entity-annotation", answer.answer["entities"], strict=True)
+
+
+def test_instance_segmentation_paints_instances(portal: dict[str, Any], page: Any) -> None:
+    """Two cats and a dog: each instance its own exact color in the PNG, listed once."""
+    import base64
+
+    tq: TaskQueue = portal["tq"]
+    tf = _open(page, portal, "inst")
+    tf.wait_for_function("() => { const e = document.querySelector('crowd-instance-segmentation'); return e && e.W > 0; }")
+
+    def stroke(x0: int, y0: int, x1: int) -> None:
+        stage = tf.locator("crowd-instance-segmentation .cw-stage").bounding_box()
+        s = stage["width"] / W
+        page.mouse.move(stage["x"] + x0 * s, stage["y"] + y0 * s)
+        page.mouse.down()
+        page.mouse.move(stage["x"] + x1 * s, stage["y"] + y0 * s, steps=6)
+        page.mouse.up()
+
+    stroke(40, 40, 120)  # Cat #1 (the first label)
+    tf.locator("crowd-instance-segmentation .cw-btn", has_text="New instance").click()
+    stroke(40, 150, 120)  # Cat #2
+    tf.locator("crowd-instance-segmentation .cw-label", has_text="Dog").click()
+    stroke(250, 100, 350)  # Dog #1
+    with page.expect_navigation():
+        page.locator("#gtp-submit").click()
+    [answer] = tq.answers("inst", "t1")
+    out = answer.answer["annotatedResult"]
+    validate_element_output("crowd-instance-segmentation", out, strict=True)
+    assert list(out) == ["inputImageProperties", "instances", "labeledImage"]
+    assert [i["label"] for i in out["instances"]] == ["Cat", "Cat", "Dog"]
+    colors = [i["color"] for i in out["instances"]]
+    assert len(set(colors)) == 3
+    png = Image.open(io.BytesIO(base64.b64decode(out["labeledImage"]["pngImageData"]))).convert("RGBA")
+    assert png.size == (W, H)
+    raw = png.tobytes()
+    painted = {"#%02x%02x%02x" % tuple(raw[o:o + 3]) for o in range(0, len(raw), 4) if raw[o + 3]}
+    assert painted == set(colors)  # exact colors, no blending
+    assert png.getpixel((80, 40))[:3] == tuple(int(colors[0][i:i + 2], 16) for i in (1, 3, 5))
 
 
 def test_the_task_frame_is_sandboxed(portal: dict[str, Any], page: Any) -> None:

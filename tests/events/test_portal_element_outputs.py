@@ -365,7 +365,7 @@ def test_semantic_segmentation(load: Any) -> None:
     validate_element_output("crowd-semantic-segmentation", inner, strict=True)
 
 
-@pytest.mark.parametrize("tag", ["crowd-instance-segmentation", "crowd-textract-analyze-document"])
+@pytest.mark.parametrize("tag", ["crowd-rekognition-detect-moderation-labels", "crowd-textract-analyze-document"])
 def test_elements_not_implemented_say_so_and_block(load: Any, tag: str) -> None:
     page = load(f'<crowd-form><{tag} name="x" src="{data_png(10, 10)}"></{tag}></crowd-form>')
     assert "not implemented by the local portal" in page.locator(tag).inner_text()

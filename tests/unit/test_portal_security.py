@@ -73,6 +73,7 @@ def test_csp_allows_only_self_scripts_and_no_framing() -> None:
     "<script src='https://assets.crowd.aws/crowd-html-elements.js?v=2' async></script>",
     '<SCRIPT type="text/javascript" SRC="//assets.crowd.aws/crowd-html-elements.js"></SCRIPT>',
     '<script src="crowd-html-elements.js"></script>',
+    '<script src="https://assets.crowd.aws/crowd-html-elements-v2.js"></script>',  # the gen-ai templates
 ])
 def test_crowd_script_is_rewritten_to_local(tag: str) -> None:
     html, n = rewrite_crowd_script("<p>x</p>" + tag + "<crowd-form></crowd-form>")

@@ -183,8 +183,7 @@
 
   // ---------------------------------------------------------------------------------------
   // crowd-form: collects the answer and hands it to the page.
-  var UNSUPPORTED = ["crowd-instance-segmentation",
-    "crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
+  var UNSUPPORTED = ["crowd-textract-analyze-document", "crowd-rekognition-detect-moderation-labels"];
 
   function collect(root) {
     var out = {};
@@ -1314,13 +1313,14 @@
       }
     }
     setEraser(on) { this.eraser = on; this.eraserButton.classList.toggle("cw-on", on); }
+    paintColor() { return this.color(this.current); }
     updateBrush() { this.brushLabel.textContent = "brush " + this.brush + " px"; }
     relabel() { return false; }
     render() {}
     deleteSelected() {}
     stamp(cx, cy) {
       var r = this.brush, W = this.W, H = this.H, d = this.data.data;
-      var rgb = hexRgb(this.color(this.current)), a = this.eraser ? 0 : 255;
+      var rgb = hexRgb(this.paintColor()), a = this.eraser ? 0 : 255;
       var x0 = Math.max(0, Math.floor(cx - r)), x1 = Math.min(W - 1, Math.ceil(cx + r));
       var y0 = Math.max(0, Math.floor(cy - r)), y1 = Math.min(H - 1, Math.ceil(cy + r));
       for (var y = y0; y <= y1; y++) for (var x = x0; x <= x1; x++) {
@@ -1378,6 +1378,71 @@
       return out;
     }
   }
+  // crowd-instance-segmentation ------------------------------------------------------------
+  // {"inputImageProperties", "instances": [{"color": "#hex", "label"}], "labeledImage": {"pngImageData"}}:
+  // each instance gets its own exact color; only instances that were painted are listed.
+  function instanceColor(i) {
+    if (i < CATEGORY10.length) return CATEGORY10[i];
+    var hue = (i * 137.508) % 360, l = 0.45 + 0.1 * ((i >> 3) % 2);  // golden-angle hues beyond the palette
+    var k = function (n) { var a = 0.65 * Math.min(l, 1 - l), t = (n + hue / 30) % 12; return l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1)); };
+    return "#" + [k(0), k(8), k(4)].map(function (v) { return ("0" + Math.round(v * 255).toString(16)).slice(-2); }).join("");
+  }
+  class CrowdInstanceSegmentation extends CrowdSemanticSegmentation {
+    hint() { return "Pick a label and paint one object; N (or New instance) starts the next object of that label. E toggles the eraser, [ and ] change the brush size."; }
+    loadInitial() {
+      CrowdSemanticSegmentation.prototype.loadInitial.call(this);
+      var self = this;
+      this.instances = [];
+      this.currentInstance = -1;
+      var tb = this.querySelector(".cw-toolbar");
+      var nb = h("button", { type: "button", class: "cw-btn", "data-cw-internal": "", text: "New instance (N)" });
+      nb.addEventListener("click", function () { self.newInstance(); });
+      this.instanceLabel = h("span", { class: "cw-zoom" });
+      tb.appendChild(nb); tb.appendChild(this.instanceLabel);
+      this.showInstance();
+    }
+    newInstance() {
+      var used = {};
+      this.instances.forEach(function (x) { used[x.color] = true; });
+      var i = 0;
+      while (used[instanceColor(i)]) i++;
+      this.instances.push({ label: this.current, color: instanceColor(i) });
+      this.currentInstance = this.instances.length - 1;
+      this.showInstance();
+    }
+    showInstance() {
+      if (!this.instanceLabel) return;
+      var x = this.instances[this.currentInstance];
+      this.instanceLabel.textContent = x ? x.label + " #" + (this.instances.filter(function (y) { return y.label === x.label; }).indexOf(x) + 1) : "no instance yet";
+      if (x) this.instanceLabel.style.color = x.color;
+    }
+    pickLabel(l) {
+      ImageTool.prototype.pickLabel.call(this, l);
+      var x = this.instances && this.instances[this.currentInstance];
+      if (x && x.label !== l) this.currentInstance = -1;  // the next stroke starts an instance of l
+      this.showInstance();
+    }
+    paintColor() {
+      if (this.currentInstance < 0) this.newInstance();
+      return this.instances[this.currentInstance].color;
+    }
+    handleKey(ev) {
+      if (ev.key === "n" || ev.key === "N") { this.newInstance(); return true; }
+      return CrowdSemanticSegmentation.prototype.handleKey.call(this, ev);
+    }
+    crowdValue() {
+      if (!this.W) return undefined;
+      var used = {}, d = this.data.data;
+      for (var o = 0; o < d.length; o += 4) {
+        if (!d[o + 3]) continue;
+        used["#" + ((1 << 24) | (d[o] << 16) | (d[o + 1] << 8) | d[o + 2]).toString(16).slice(1)] = true;
+      }
+      return { inputImageProperties: this.imageProps(),
+        instances: this.instances.filter(function (x) { return used[x.color]; }).map(function (x) { return { color: x.color, label: x.label }; }),
+        labeledImage: { pngImageData: this.layer.toDataURL("image/png").split(",")[1] } };
+    }
+  }
+
   // ---------------------------------------------------------------------------------------
   class Region extends HTMLElement {}
   class UnsupportedElement extends HTMLElement {
@@ -1419,6 +1484,7 @@
     "crowd-line": CrowdLine,
     "crowd-entity-annotation": CrowdEntityAnnotation,
     "crowd-semantic-segmentation": CrowdSemanticSegmentation,
+    "crowd-instance-segmentation": CrowdInstanceSegmentation,
   };
   ["short-instructions", "full-instructions", "classification-target", "worker-comment", "short-summary",
     "detailed-instructions", "positive-example", "negative-example"].forEach(function (n) {
