@@ -203,7 +203,7 @@ def test_instance_segmentation_paints_instances(portal: dict[str, Any], page: An
     png = Image.open(io.BytesIO(base64.b64decode(out["labeledImage"]["pngImageData"]))).convert("RGBA")
     assert png.size == (W, H)
     raw = png.tobytes()
-    painted = {"#%02x%02x%02x" % tuple(raw[o:o + 3]) for o in range(0, len(raw), 4) if raw[o + 3]}
+    painted = {"#" + raw[o:o + 3].hex() for o in range(0, len(raw), 4) if raw[o + 3]}
     assert painted == set(colors)  # exact colors, no blending
     assert png.getpixel((80, 40))[:3] == tuple(int(colors[0][i:i + 2], 16) for i in (1, 3, 5))
 
