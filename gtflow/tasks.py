@@ -39,6 +39,7 @@ from typing import Any
 
 from gtflow.errors import ConflictError, GtflowError, UsageError
 from gtflow.logs import get_logger
+from gtflow.sql import Connection, is_database_url
 
 
 class TaskHeldError(ConflictError):
@@ -229,7 +230,7 @@ def _new_ref() -> str:
 
 
 def select_next_task(
-    db: sqlite3.Connection,
+    db: Connection,
     info: QueueInfo,
     worker_id: str,
     cutoff: str,
@@ -272,15 +273,27 @@ def _dumps(obj: Any) -> str:
 
 
 class TaskQueue:
-    """Queues of tasks in SQLite, safe to share between threads and processes."""
+    """Queues of tasks in SQLite, safe to share between threads and processes; or, given a
+    ``postgresql://`` URL instead of a path, in a PostgreSQL server shared by several
+    processes and hosts (:mod:`gtflow.sql.postgres`: the same SQL, each write transaction
+    under one advisory lock as SQLite's ``BEGIN IMMEDIATE``, versioned schema)."""
 
     def __init__(self, db_path: str | Path, *, store: Any = None, clock: Callable[[], _dt.datetime] = _utcnow) -> None:
-        self.db_path = Path(db_path)
         self.store = store  # handed to completion hooks (they write outputs through it)
         self.clock = clock
         self._local = threading.local()
+        self.database: Any = None  # a PostgresDatabase when the queue lives on a server
+        if is_database_url(db_path):
+            from gtflow.sql import schema
+            from gtflow.sql.postgres import open_postgres
+
+            self.db_path: Path | None = None
+            self.database = open_postgres(str(db_path))
+            self.database.migrate("tasks", schema.TASKS)
+            return
+        self.db_path = Path(db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(_SCHEMA)
+        self._sqlite().executescript(_SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -300,10 +313,16 @@ class TaskQueue:
         return cls(store.state_dir / "tasks.db", store=store, **kwargs)
 
     def __repr__(self) -> str:
-        return f"TaskQueue({str(self.db_path)!r})"
+        return f"TaskQueue({str(self.db_path)!r})" if self.database is None else "TaskQueue(postgresql)"
 
     # -- connection --------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
+        if self.database is not None:
+            return self.database.connection()
+        return self._sqlite()
+
+    def _sqlite(self) -> sqlite3.Connection:
+        assert self.db_path is not None
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
@@ -315,8 +334,12 @@ class TaskQueue:
         return conn
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
+    def _tx(self) -> Iterator[Connection]:
+        if self.database is not None:
+            with self.database.transaction(lock="gtflow-tasks") as pg:
+                yield pg
+            return
+        db = self._sqlite()
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -326,6 +349,8 @@ class TaskQueue:
         db.execute("COMMIT")
 
     def close(self) -> None:
+        if self.database is not None:
+            return  # the pool is the process's, shared with other queues on the same server
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -381,7 +406,7 @@ class TaskQueue:
         return [self._queue_info(r) for r in self._conn().execute(sql + " ORDER BY name", args)]
 
     @staticmethod
-    def _queue_info(row: sqlite3.Row) -> QueueInfo:
+    def _queue_info(row: Any) -> QueueInfo:
         return QueueInfo(
             name=row["name"], owner=row["owner"], template=row["template"], title=row["title"],
             description=row["description"], workers_per_task=row["workers_per_task"],
@@ -444,7 +469,7 @@ class TaskQueue:
             yield self._task(row)
 
     @staticmethod
-    def _task(row: sqlite3.Row) -> Task:
+    def _task(row: Any) -> Task:
         return Task(
             queue=row["queue"], task_id=row["task_id"], task_input=json.loads(row["task_input"]),
             status=row["status"], created_at=_parse_ts(row["created_at"]), seq=row["seq"],
@@ -484,7 +509,7 @@ class TaskQueue:
     def _cutoff(self, info: QueueInfo, now: _dt.datetime) -> str:
         return (now - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
 
-    def _may_hold(self, db: sqlite3.Connection, info: QueueInfo, task_id: str, worker_id: str,
+    def _may_hold(self, db: Connection, info: QueueInfo, task_id: str, worker_id: str,
                   now: _dt.datetime) -> tuple[bool, bool]:
         """``(holds, free)``: whether ``worker_id`` holds a live assignment on the task, and
         whether a place is free for them (answers plus others' live holds below the count)."""
@@ -504,7 +529,7 @@ class TaskQueue:
         ).fetchone()[0]
         return False, taken < info.workers_per_task
 
-    def _hold_problem(self, db: sqlite3.Connection, info: QueueInfo, task_id: str, worker_id: str,
+    def _hold_problem(self, db: Connection, info: QueueInfo, task_id: str, worker_id: str,
                       now: _dt.datetime) -> str | None:
         holds, free = self._may_hold(db, info, task_id, worker_id, now)
         if holds:
@@ -651,7 +676,7 @@ class TaskQueue:
         return [self._answer(r) for r in rows]
 
     @staticmethod
-    def _answer(row: sqlite3.Row) -> Answer:
+    def _answer(row: Any) -> Answer:
         return Answer(
             queue=row["queue"], task_id=row["task_id"], worker_id=row["worker_id"],
             answer=json.loads(row["answer"]), accepted_at=_parse_ts(row["accepted_at"]),
@@ -771,7 +796,7 @@ class TaskQueue:
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO teams VALUES (?,?)", (name, self.clock().isoformat()))
 
-    def _need_team(self, db: sqlite3.Connection, name: str) -> None:
+    def _need_team(self, db: Connection, name: str) -> None:
         if db.execute("SELECT 1 FROM teams WHERE name=?", (name,)).fetchone() is None:
             raise UsageError(f"no such team {name!r} (create it first)", field="team")
 

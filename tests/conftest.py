@@ -78,6 +78,44 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema on the PostgreSQL server named by ``GTFLOW_TEST_POSTGRES_DSN``
+    (``eval "$(bash scripts/postgres-test.sh start)"`` starts a throwaway one), as a URL whose
+    connections use it. Without a server the test is skipped, unless ``GTFLOW_REQUIRE_POSTGRES=1``
+    (as in .ci/run): then it fails, so CI cannot pass with the PostgreSQL suites unrun."""
+    import uuid
+
+    dsn = os.environ.get("GTFLOW_TEST_POSTGRES_DSN", "")
+    if not dsn:
+        msg = "no PostgreSQL server: set GTFLOW_TEST_POSTGRES_DSN (see scripts/postgres-test.sh)"
+        if os.environ.get("GTFLOW_REQUIRE_POSTGRES") == "1":
+            pytest.fail(msg + "; GTFLOW_REQUIRE_POSTGRES=1 forbids skipping")
+        pytest.skip(msg)
+    import psycopg
+
+    from gtflow.sql.postgres import close_postgres
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        close_postgres(url)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a task queue or verdict table lives: a SQLite file, or a PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state" / "db.sqlite")
+    return request.getfixturevalue("postgres_url")  # type: ignore[no-any-return]
+
+
 def event(name: str) -> Path:
     """A recorded payload under tests/events/ (copied from shared/contracts/samples)."""
     return EVENTS / name

@@ -104,7 +104,8 @@ class LocalHumanLoops(_StartManyMixin):
         self.store = store
         if queue.store is None:
             queue.store = store
-        base = state_dir or getattr(store, "state_dir", None) or queue.db_path.parent
+        base = (state_dir or getattr(store, "state_dir", None)
+                or (queue.db_path.parent if queue.db_path is not None else Path(".gtflow")))
         self.ui_dir = Path(base) / "a2i" / "human-task-uis"
 
     @classmethod

@@ -16,7 +16,9 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
+from gtflow.errors import StoreError
 from gtflow.logs import get_logger
+from gtflow.sql import Connection
 from gtflow.tasks import TaskQueue, select_next_task
 
 __all__ = ["peek_next"]
@@ -25,7 +27,9 @@ log = get_logger(__name__)
 _local = threading.local()
 
 
-def _ro(queue: TaskQueue) -> sqlite3.Connection:
+def _ro(queue: TaskQueue) -> Connection:
+    if queue.db_path is None:  # on a database server: reads there take no write lock
+        return queue._conn()
     conns: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
     _local.conns = conns
     key = str(queue.db_path)
@@ -42,7 +46,7 @@ def peek_next(queue: TaskQueue, name: str, worker_id: str, *, exclude: Sequence[
         info = queue.queue(name)
         cutoff = (queue.clock() - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
         row, _held = select_next_task(_ro(queue), info, worker_id, cutoff, exclude=exclude, columns="t.task_id")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, StoreError) as exc:
         log.debug("prefetch hint unavailable: %s", type(exc).__name__)
         return None
     return None if row is None else str(row[0])

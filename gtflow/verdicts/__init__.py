@@ -9,9 +9,11 @@ their answers apart; tables written before the job was in the key are migrated (
 DynamoDB with :meth:`~gtflow.verdicts.dynamodb.DynamoVerdictTable.migrate` /
 ``gtflow verdicts migrate``).
 
-Two implementations share the :class:`VerdictTable` protocol:
+Three implementations share the :class:`VerdictTable` protocol:
 
 * :class:`~gtflow.verdicts.sqlite.SqliteVerdictTable` — local (``<root>/.gtflow/verdicts.db``);
+* :class:`~gtflow.verdicts.postgres.PostgresVerdictTable` — a PostgreSQL server shared by
+  several processes (``open_verdict_table(path="postgresql://...")``);
 * :class:`~gtflow.verdicts.dynamodb.DynamoVerdictTable` — DynamoDB on AWS (partition key
   ``item`` = ``job<TAB>label<TAB>image``, sort key ``worker``; conditional puts).
 
@@ -131,10 +133,17 @@ def aggregate(verdicts: Iterable[Verdict]) -> Iterator[dict[str, Any]]:
 
 def open_verdict_table(store: Any = None, *, path: str | Path | None = None,
                        table_name: str | None = None, client: Any = None) -> VerdictTable:
-    """The verdict table for a place: a DynamoDB table name, a SQLite path, or a LocalStore.
+    """The verdict table for a place: a DynamoDB table name, a SQLite path, a PostgreSQL URL
+    (``path="postgresql://..."``), or a LocalStore.
 
     ``open_verdict_table(local_store)`` uses ``<root>/.gtflow/verdicts.db``.
     """
+    from gtflow.sql import is_database_url
+
+    if path is not None and is_database_url(path):
+        from gtflow.verdicts.postgres import PostgresVerdictTable
+
+        return PostgresVerdictTable(str(path))
     if table_name is not None:
         from gtflow.verdicts.dynamodb import DynamoVerdictTable
 

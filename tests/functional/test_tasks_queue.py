@@ -1,4 +1,4 @@
-"""The local task queue on a real SQLite file."""
+"""The task queue's contract, on a real SQLite file and on a real PostgreSQL server."""
 
 import datetime as dt
 import threading
@@ -27,8 +27,8 @@ def clock():
 
 
 @pytest.fixture
-def tq(tmp_path, clock):
-    q = TaskQueue.for_store(LocalStore(tmp_path), clock=clock)
+def tq(tmp_path, clock, database):
+    q = TaskQueue(database, store=LocalStore(tmp_path), clock=clock)
     q.register_queue("q", owner="test", template="<crowd-form/>", title="T", workers_per_task=2)
     return q
 
@@ -67,7 +67,7 @@ def test_assignment_answers_and_times(tq, clock):
     assert tq.next_task("q", "w1", exclude=["t1"]).task_id == "t2"
 
 
-def test_completion_runs_hook_once_and_redelivers(tmp_path, clock):
+def test_completion_runs_hook_once_and_redelivers(tmp_path, clock, database):
     calls, fail = [], [True]
 
     def hook(queue, info, task, answers):
@@ -76,7 +76,7 @@ def test_completion_runs_hook_once_and_redelivers(tmp_path, clock):
         calls.append((task.task_id, [a.worker_id for a in answers]))
 
     register_completion_hook("hooked", hook)
-    tq = TaskQueue.for_store(LocalStore(tmp_path), clock=clock)
+    tq = TaskQueue(database, store=LocalStore(tmp_path), clock=clock)
     tq.register_queue("h", owner="hooked", template="x", title="T")
     tq.add_task("h", "t", {})
     assert tq.submit("h", "t", "w", {"a": 1}).completed

@@ -1,4 +1,4 @@
-"""The verdict table on SQLite and on DynamoDB (moto): stored once per (item, worker)."""
+"""The verdict table on SQLite, PostgreSQL and DynamoDB (moto): stored once per (item, worker)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from gtflow.verdicts.dynamodb import DynamoVerdictTable
 from gtflow.verdicts.sqlite import SqliteVerdictTable
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "postgresql", "dynamodb"])
 def table(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "sqlite":
         return SqliteVerdictTable(tmp_path / "verdicts.db")
+    if request.param == "postgresql":
+        return open_verdict_table(path=request.getfixturevalue("postgres_url"))
     request.getfixturevalue("aws")
     import boto3
 
