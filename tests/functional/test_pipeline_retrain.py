@@ -188,3 +188,74 @@ def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(ConfigError) as info:
         RetrainConfig.from_file(p)
     assert info.value.path == str(p)
+
+
+class CrashingStore:
+    """Raises on the k-th write (any kind), as a crash at an arbitrary point would. The lease is
+    left out (its expiry after a real crash is tested in test_retrain_concurrency.py)."""
+
+    def __init__(self, store, k):
+        self.store, self.k, self.writes = store, k, 0
+
+    def __getattr__(self, name):
+        attr = getattr(self.store, name)
+        if name in ("put_bytes", "put_text", "put_if_absent", "put_if_match", "delete"):
+            def write(*a, **kw):
+                if str(a[0]).endswith("/lease.json"):
+                    return attr(*a, **kw)
+                self.writes += 1
+                if self.writes == self.k:
+                    raise RuntimeError(f"injected crash at write {self.k}")
+                return attr(*a, **kw)
+            return write
+        return attr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_crash_at_a_random_write_then_rerun_converges(tmp_path, seed):
+    import random
+
+    clean_store, _, clean = clean_run(tmp_path)
+    writes = CrashingStore(LocalStore(tmp_path / "count"), 0)
+    fakes = Fakes(writes, answers(3))
+    retrain(config(), fakes.services())
+    k = random.Random(seed).randint(1, writes.writes)  # a point inside the run
+    store = LocalStore(tmp_path / "faulty")
+    fakes = Fakes(CrashingStore(store, k), answers(3))
+    with pytest.raises(RuntimeError, match="injected crash"):
+        retrain(config(), fakes.services())
+    fakes.store = store
+    result = retrain(config(), fakes.services())
+    assert result.status == "promoted" and result.job_name == clean.job_name
+    assert end_state(store) == end_state(clean_store)
+    assert not list((store.state_dir / "tmp").glob("*"))  # no temp file left
+
+
+def test_temp_files_of_a_killed_write_are_removed_at_the_next_start(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from gtflow.backends.local import LocalBackend
+    from gtflow.config import GtflowConfig
+
+    code = ("import sys, time; from gtflow.store import LocalStore\n"
+            "s = LocalStore(sys.argv[1])\n"
+            "with s.open_write('s3://bkt/big.bin') as f:\n"
+            "    f.write(b'x' * 1_000_000); f.flush(); print('writing', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    live = LocalStore(tmp_path)
+    with live.open_write("s3://bkt/other.bin") as fh:  # this process's own write in flight
+        fh.write(b"y")
+        assert len(list((live.state_dir / "tmp").glob("put-*"))) == 2
+        assert live.clean_stale_temp() == 0  # live writers (both processes) are left alone
+        proc.kill()
+        proc.wait()
+        time.sleep(0.05)
+        backend = LocalBackend(GtflowConfig.from_env(root=tmp_path))
+        assert backend.store  # opening the backend is "the next start"
+        left = list((live.state_dir / "tmp").glob("put-*"))
+        assert len(left) == 1 and f"put-{__import__('os').getpid()}-" in left[0].name
+    assert not list((live.state_dir / "tmp").glob("*")) and not live.exists("s3://bkt/big.bin")
+    assert live.get_bytes("s3://bkt/other.bin") == b"y"
