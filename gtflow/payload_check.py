@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtflow.errors import ContractError, GtflowError
-from gtflow.manifest.problems import Problem
+from gtflow.manifest.problems import Problem, Severity
 from gtflow.uris import S3Uri
 from gtflow.wire import a2i as _a2i
 from gtflow.wire import crowd as _crowd
@@ -35,6 +35,7 @@ from gtflow.wire.task_types import (
     LabelAttribute,
     TaskType,
     check_label_value,
+    classification_type,
     find_label_attributes,
 )
 
@@ -258,6 +259,9 @@ def _check_label(item: ItemReport, line: Mapping[str, Any], label: LabelAttribut
     return written
 
 
+_IMAGE_CLASSIFICATION = (TaskType.IMAGE_CLASSIFICATION, TaskType.IMAGE_CLASSIFICATION_MULTILABEL)
+
+
 def _check_line(item: ItemReport, line: Any) -> None:
     if not isinstance(line, Mapping):
         item.add("", f"a manifest line must be a JSON object, not {_type(line)}")
@@ -267,8 +271,16 @@ def _check_line(item: ItemReport, line: Any) -> None:
     _check_uri(item, line.get("source-ref"), "source-ref")
     item.labels = find_label_attributes(line)
     rewritten: dict[str, Any] = {}
+    text_object = "source" in line and "source-ref" not in line
     for label in item.labels:
         rewritten.update(_check_label(item, line, label))
+        if text_object and label.task_type in _IMAGE_CLASSIFICATION:
+            item.problems.append(Problem(
+                item.line, label.metadata_key + ".type",
+                f"{label.metadata_type} on a text object (source): GT writes "
+                + classification_type(text=True, multilabel=label.task_type is TaskType.IMAGE_CLASSIFICATION_MULTILABEL),
+                "warning",
+            ))
         if label.task_type is TaskType.UNKNOWN:
             kind = label.metadata_type
             item.add(
@@ -281,17 +293,17 @@ def _check_line(item: ItemReport, line: Any) -> None:
     item.differences.extend(json_diff(dict(line), out))
 
 
-def label_problems(line: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(field, message)`` for every problem of a manifest line's labels, as
+def label_problems(line: Mapping[str, Any]) -> list[tuple[str, str, Severity]]:
+    """``(field, message, severity)`` for every problem of a manifest line's labels, as
     :func:`check_value` finds them (what ``manifest validate --labels`` adds).
 
     >>> label_problems({"source-ref": "s3://bucket/a.jpg", "c": 1,
     ...                 "c-metadata": {"class-name": 3, "type": "groundtruth/image-classification"}})
-    [('c-metadata.class-name', 'expected a string, got number')]
+    [('c-metadata.class-name', 'expected a string, got number', 'error')]
     """
     item = ItemReport(kind="manifest")
     _check_line(item, line)
-    return [(p.field, p.message) for p in item.problems if p.field != "source-ref"]
+    return [(p.field, p.message, p.severity) for p in item.problems if p.field != "source-ref"]
 
 
 def _check_crowd(item: ItemReport, value: Any) -> None:

@@ -219,8 +219,8 @@ def _with_label_check(
     from gtflow.payload_check import label_problems
 
     def check(rec: dict[str, Any], n: int) -> bool:
-        for field, message in label_problems(rec):
-            add(n, field, message)
+        for field, message, severity in label_problems(rec):
+            add(n, field, message, severity)
         return lint(rec, n) if lint is not None else True
 
     return check

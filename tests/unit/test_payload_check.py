@@ -120,3 +120,18 @@ def test_service_model_checks_flow_definitions() -> None:
         ("HumanLoopConfig.TaskCount", "4 is above the maximum 3"),
         ("Unknown", "unknown field (not in the service model)"),
     ]
+
+
+def test_image_classification_on_a_text_object_is_a_warning(tmp_path: Path) -> None:
+    real = json.loads((CORPUS / "docs_text_classification_source.manifest").read_text())
+    real["mood-metadata"]["type"] = "groundtruth/image-classification"
+    r = pc.check_text(json.dumps(real) + "\n")
+    assert r.valid and r.faithful
+    (warning,) = r.items[0].problems
+    assert warning.severity == "warning" and warning.message.endswith("GT writes groundtruth/text-classification")
+    p = tmp_path / "t.manifest"
+    p.write_text(json.dumps(real) + "\n")
+    from gtflow.manifest import validate_manifest
+
+    report = validate_manifest(p, labels=True)
+    assert report.valid and report.warning_count == 1
