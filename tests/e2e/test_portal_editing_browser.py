@@ -243,3 +243,52 @@ def shot(page: Any, name: str) -> None:
     """Write a docs screenshot when asked to (GTFLOW_UPDATE_SCREENSHOTS=1)."""
     if os.environ.get("GTFLOW_UPDATE_SCREENSHOTS") == "1":
         page.screenshot(path=str(DOCS / name))
+
+
+def test_remaining_bundled_templates_store_their_documented_output(portal: dict[str, Any], page: Any) -> None:
+    """bounding-box (from scratch), image-classification-multilabel and label-verification,
+    driven end to end; each stored answer is the element's documented output."""
+    from gtflow.ui import load_bundled_sample
+
+    tq: TaskQueue = portal["tq"]
+    for name in ("bounding-box", "image-classification-multilabel", "label-verification"):
+        sample = dict(load_bundled_sample(name))
+        sample["taskObject"] = "s3://bucket/img/scene.png"
+        _queue(portal, f"bundled-{name}", load_bundled(name), sample)
+
+    tf, stage = _tool(page, portal, "bundled-bounding-box", "crowd-bounding-box")
+    tf.locator("crowd-bounding-box .cw-label", has_text="person").click()
+    page.mouse.move(*_at(stage, 300, 150))
+    page.mouse.down()
+    page.mouse.move(*_at(stage, 400, 250), steps=3)
+    page.mouse.move(*_at(stage, 480, 330), steps=3)
+    page.mouse.up()
+    with page.expect_navigation():
+        page.locator("#gtp-submit").click()
+    [a] = tq.answers("bundled-bounding-box", "t1")
+    out = a.answer["annotatedResult"]
+    validate_element_output("crowd-bounding-box", out, strict=True)
+    assert list(out) == ["boundingBoxes", "inputImageProperties"]  # no initialValueModified from scratch
+    [box] = out["boundingBoxes"]
+    assert box["label"] == "person" and abs(box["left"] - 300) <= 2 and abs(box["height"] - 180) <= 2
+
+    page.goto(portal["base"] + "/queues/bundled-image-classification-multilabel/next")
+    tf = task_frame(page)
+    for c in ("car", "person"):
+        tf.locator("crowd-image-classifier-multi-select .cw-category", has_text=c).click()
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    [a] = tq.answers("bundled-image-classification-multilabel", "t1")
+    assert a.answer == {"category": {"labels": ["person", "car"]}}  # in category order
+    validate_element_output("crowd-image-classifier-multi-select", a.answer["category"], strict=True)
+
+    page.goto(portal["base"] + "/queues/bundled-label-verification/next")
+    tf = task_frame(page)
+    tf.locator("crowd-image-classifier .cw-category", has_text="Incorrect").click()
+    tf.locator("crowd-image-classifier summary", has_text="Add a comment").click()
+    tf.locator("crowd-image-classifier textarea.cw-comment").fill("it is a fox")
+    with page.expect_navigation():
+        page.locator("#gtp-submit").click()
+    [a] = tq.answers("bundled-label-verification", "t1")
+    assert a.answer == {"verification": {"label": "Incorrect", "workerComment": "it is a fox"}}
+    validate_element_output("crowd-image-classifier", a.answer["verification"], strict=True)
