@@ -65,6 +65,12 @@
     if (ev.source !== window.parent || !ev.data || typeof ev.data !== "object") return;
     var d = ev.data;
     if (d.gtflow === "submit") submitTask();
+    else if (d.gtflow === "key" && typeof d.key === "string" && d.key.length <= 12) {
+      // a tool key pressed on the portal's bar: hand it to the elements as if typed here
+      var target = document.activeElement && document.activeElement !== document.body ? document.activeElement : document;
+      target.dispatchEvent(new KeyboardEvent("keydown", { key: d.key, ctrlKey: !!d.ctrlKey, metaKey: !!d.metaKey,
+        shiftKey: !!d.shiftKey, bubbles: true, cancelable: true }));
+    }
     else if (d.gtflow === "server-refused") showError("Not submitted: " + d.error);
     else if (d.gtflow === "prefetch" && Array.isArray(d.urls)) {
       // Warm this frame's cache partition with the next task's images.

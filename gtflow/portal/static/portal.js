@@ -104,8 +104,16 @@
     if (ev.altKey && !ev.ctrlKey && !ev.metaKey && (ev.key === "n" || ev.key === "N" || ev.code === "KeyN")) {
       ev.preventDefault(); skip(); return;
     }
-    if (ev.key === "?" && !typing(ev)) { ev.preventDefault(); helpToggle.click(); }
+    if (ev.key === "?" && !typing(ev)) { ev.preventDefault(); helpToggle.click(); return; }
+    // Tool keys pressed while the focus is on the bar (after clicking it) go to the task.
+    var onControl = ev.target && /^(a|button|summary)$/i.test(ev.target.tagName || "") && (ev.key === "Enter" || ev.key === " ");
+    if (!typing(ev) && !onControl && !ev.altKey && (TOOL_KEY.test(ev.key) || ((ev.ctrlKey || ev.metaKey) && /^[zy]$/i.test(ev.key)))) {
+      ev.preventDefault();
+      toFrame({ gtflow: "key", key: ev.key, ctrlKey: ev.ctrlKey, metaKey: ev.metaKey, shiftKey: ev.shiftKey });
+      try { frame.contentWindow.focus(); } catch (e) { /* ignore */ }
+    }
   });
+  var TOOL_KEY = /^([1-9]|Delete|Backspace|Escape|Enter|\+|-|=|_|0|\[|\]|e|E|n|N)$/;
 
   // The task gets the keyboard as soon as it is there.
   if (frame) frame.addEventListener("load", function () { try { frame.contentWindow.focus(); } catch (e) { /* ignore */ } });
