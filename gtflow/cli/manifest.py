@@ -284,7 +284,8 @@ def batches(
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_config
 def stats(config: GtflowConfig, path: str, label_attribute: str | None, as_json: bool) -> None:
-    """Lines, labels per class, boxes per image and a confidence histogram of PATH."""
+    """Lines, task types, labels per class, boxes per image (and masks, entities, sequences,
+    cuboids for their task types) and a confidence histogram of PATH."""
     from gtflow.manifest import manifest_stats
 
     with _progress(path, "counting") as progress:
@@ -314,11 +315,20 @@ def _print_stats(s: Any) -> None:
     )
     if s.label_types:
         console.print("label types: " + ", ".join(f"{k} ({v:,})" for k, v in s.label_types.most_common()), highlight=False, soft_wrap=True)
-    if s.labels:
-        table = Table(title="labels per class")
+    if s.task_types:
+        console.print("task types: " + ", ".join(f"{k} ({v:,})" for k, v in s.task_types.most_common()), highlight=False, soft_wrap=True)
+    units = [f"{n:,} {what}" for n, what in ((s.masks, "masks"), (s.sequences, "sequences")) if n]
+    if units:
+        console.print(", ".join(units), highlight=False, soft_wrap=True)
+    for title, counter, unit in (("labels per class", s.labels, "labels"),
+                                 ("entities per label", s.entities, "entities"),
+                                 ("cuboids per class", s.cuboids, "cuboids")):
+        if not counter:
+            continue
+        table = Table(title=title)
         table.add_column("class")
-        table.add_column("labels", justify="right")
-        for name, count in s.labels.most_common():
+        table.add_column(unit, justify="right")
+        for name, count in counter.most_common():
             table.add_row(name, f"{count:,}")
         console.print(table)
     if s.boxes_per_image:

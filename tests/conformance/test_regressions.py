@@ -232,3 +232,20 @@ def test_validate_labels_agrees_with_the_wire_api(name: str, tmp_path: Path) -> 
     if broken:
         assert not validate_manifest(tmp_path / "m.manifest", labels=True).valid
         assert validate_manifest(tmp_path / "m.manifest").valid  # without --labels: line checks only
+
+
+def test_stats_cli_prints_each_task_type_in_its_terms(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gtflow.cli import cli
+
+    def run(name: str) -> str:
+        r = CliRunner().invoke(cli, ["--root", str(tmp_path), "manifest", "stats", str(HERE / name)], catch_exceptions=False)
+        assert r.exit_code == 0
+        return r.stdout
+
+    ner = run("manifest_ner_text_span_comprehend.manifest")
+    assert "named-entity-recognition (2)" in ner and "entities per label" in ner and "boxes per image" not in ner
+    assert "cuboids per class" in run("docs_point_cloud_object_detection_source_ref_metadata.manifest")
+    assert "2 sequences" in run("manifest_video_object_tracking_nfl.manifest")
+    assert "1 masks" in run("manifest_lookout_classification_and_mask.manifest")

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import gtflow.payload_check as pc
+import gtflow.wire.kinds as kinds
 import gtflow.wire.task_types as tt
 from gtflow.cli import cli
 from gtflow.store import LocalStore
@@ -17,7 +18,7 @@ from gtflow.store import LocalStore
 CORPUS = Path(__file__).parents[1] / "conformance"
 
 
-@pytest.mark.parametrize("module", [pc, tt])
+@pytest.mark.parametrize("module", [pc, tt, kinds])
 def test_docstring_examples_run(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
