@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,17 @@ def list_(as_json: bool) -> None:
 @command.command()
 @click.argument("name")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="Zip file to write.")
-def package(name: str, output: str) -> None:
+@click.option("--pyc/--no-pyc", default=False, show_default=True,
+              help="Also ship compiled __pycache__ files (faster cold start; compiled by --python).")
+@click.option("--runtime", default=None, metavar="python3.X",
+              help="The Lambda runtime the .pyc files are for; must match --python's version.")
+@click.option("--python", "python", default=sys.executable, show_default="this interpreter",
+              help="Interpreter that traces imports and compiles the .pyc files (the target runtime's version).")
+def package(name: str, output: str, pyc: bool, runtime: str | None, python: str) -> None:
     """Build the deployment zip of handler NAME (only the modules it imports)."""
     from gtflow.handlers.packaging import package_handler
 
-    result = package_handler(name, output)
+    result = package_handler(name, output, pyc=pyc, runtime=runtime, python=python)
     click.echo(f"wrote {result.path}: {result.size:,} bytes, {len(result.files)} files; "
                f"Lambda handler setting: {result.handler}")
 

@@ -226,11 +226,11 @@ def consolidate_classification(
                 continue
             votes = {w: v for w, v in valid.items() if isinstance(v, str)}
             label, conf = ds_single[oid] if method == "dawid-skene" else majority_label(votes, cats)
-            value, meta = image_classification_label(
+            value, one = image_classification_label(
                 index[label], label, job_name=labeling_job_ref(ctx.job_name), confidence=conf,
                 creation_date=ctx.creation_date, text=_is_text(obj),
             )
-            out.append(response_item(oid, OutputLabel(attr, value, meta).to_items()))
+            out.append(response_item(oid, OutputLabel(attr, value, one).to_items()))
             continue
         mvotes = {w: _as_list(v) for w, v in valid.items()}
         if method == "dawid-skene":

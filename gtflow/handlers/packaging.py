@@ -25,7 +25,7 @@ from gtflow.errors import GtflowError, UsageError
 from gtflow.handlers import HandlerSpec, get_handler
 
 __all__ = ["ENTRY_TEMPLATE", "entry_source", "trace_modules", "package_handler", "PackageResult",
-           "RUNTIME_PROVIDED", "FORBIDDEN"]
+           "RUNTIME_PROVIDED", "FORBIDDEN", "compile_pyc"]
 
 ENTRY_TEMPLATE = '''"""Lambda entry point: {id} (see gtflow.handlers.{kind}.{module})."""
 
@@ -97,8 +97,50 @@ class PackageResult:
         return f"{self.path} ({self.size:,} bytes, {len(self.files)} files, handler {self.handler})"
 
 
-def package_handler(name: str, dest: str | os.PathLike[str], *, python: str = sys.executable) -> PackageResult:
-    """Write the deployment zip of a bundled handler; raises if it would need a forbidden module."""
+_COMPILE = r"""
+import importlib.util, json, py_compile, sys
+out = {}
+for rel, src in json.loads(sys.stdin.read()).items():
+    cfile = importlib.util.cache_from_source(src)
+    py_compile.compile(src, cfile=cfile, dfile=rel, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    out[importlib.util.cache_from_source(rel)] = cfile
+print(json.dumps({"version": "python%d.%d" % sys.version_info[:2], "files": out}))
+"""
+
+
+def compile_pyc(sources: dict[str, bytes], *, python: str = sys.executable,
+                runtime: str | None = None) -> dict[str, bytes]:
+    """``{zip path of __pycache__/X.cpython-3NN.pyc: bytes}`` for ``{zip path: source}``,
+    compiled by ``python`` (the target runtime's interpreter: a ``.pyc`` holds the magic number
+    of one Python version). Unchecked-hash pycs (PEP 552): valid whatever the extracted files'
+    timestamps, and the same source gives the same bytes. ``runtime`` (``"python3.12"``) must
+    match ``python``'s version, else UsageError: Lambda would ignore the files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for rel, data in sources.items():
+            p = Path(tmp, rel)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+            paths[rel] = str(p)
+        proc = subprocess.run([python, "-c", _COMPILE], input=json.dumps(paths), capture_output=True,
+                              text=True, timeout=300)
+        if proc.returncode != 0:
+            raise GtflowError(f"compiling the zip's modules failed: {proc.stderr.strip().splitlines()[-1:]}")
+        result = json.loads(proc.stdout)
+        if runtime is not None and runtime != result["version"]:
+            raise UsageError(f"--runtime {runtime} needs a {runtime} interpreter to compile for "
+                             f"(--python); {python} is {result['version']}", field="runtime")
+        return {rel: Path(cfile).read_bytes() for rel, cfile in result["files"].items()}
+
+
+def package_handler(name: str, dest: str | os.PathLike[str], *, python: str = sys.executable,
+                    pyc: bool = False, runtime: str | None = None) -> PackageResult:
+    """Write the deployment zip of a bundled handler; raises if it would need a forbidden module.
+
+    ``pyc`` also ships ``__pycache__`` files compiled by ``python`` for the target runtime
+    (``runtime``, e.g. ``"python3.12"``, is checked against it): ``/var/task`` is read-only, so
+    without them every cold start compiles the sources."""
     spec = get_handler(name)
     mods = trace_modules(spec, python=python)
     bad = sorted({m.split(".")[0] for m in mods} & set(FORBIDDEN))
@@ -121,6 +163,8 @@ def package_handler(name: str, dest: str | os.PathLike[str], *, python: str = sy
         rel = "gtflow/" + p.relative_to(pkg_root).as_posix()
         files[rel] = p.read_bytes()
     files[spec.lambda_handler.split(".")[0] + ".py"] = entry_source(spec).encode()
+    if pyc:
+        files.update(compile_pyc(files, python=python, runtime=runtime))
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")

@@ -85,3 +85,27 @@ def test_zip_contains_only_gtflow_and_runs_from_an_extracted_copy(name: str, tmp
     else:
         assert resp[0]["consolidatedAnnotation"]["content"]["qa"]["items"][0]["disconfirmed"] == 1
         assert (store / ".gtflow" / "verdicts.db").exists()
+
+
+def test_pyc_zip_ships_compiled_modules_that_the_runtime_loads(tmp_path: Path) -> None:
+    from gtflow.errors import UsageError
+
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    z = package_handler("post/passthrough", tmp_path / "pyc.zip", pyc=True, runtime=version)
+    names = zipfile.ZipFile(z.path).namelist()
+    sources = [n for n in names if n.endswith(".py")]
+    cached = {n for n in names if n.endswith(".pyc")}
+    assert sources and all(n.rsplit("/", 1)[0] + "/__pycache__/" in " ".join(cached) or "/" not in n
+                           for n in sources)
+    assert len(cached) == len(sources)
+    assert package_handler("post/passthrough", tmp_path / "again.zip", pyc=True).path.read_bytes() == z.path.read_bytes()
+    task = tmp_path / "task"
+    zipfile.ZipFile(z.path).extractall(task)
+    # Unchecked-hash pycs are used as they are: break a source file and the import still works.
+    (task / "gtflow" / "handlers" / "post" / "passthrough.py").write_text("raise SystemExit('source was read')\n")
+    mod = HANDLERS["post/passthrough"].lambda_handler.split(".")[0]
+    out = subprocess.run([sys.executable, "-B", "-c", f"import {mod}; print('ok')"], cwd=task,
+                         env={"PYTHONPATH": str(task), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+    with pytest.raises(UsageError, match="python2.7"):
+        package_handler("post/passthrough", tmp_path / "bad.zip", pyc=True, runtime="python2.7")

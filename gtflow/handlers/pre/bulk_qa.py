@@ -19,7 +19,7 @@ from typing import Any
 from gtflow.consolidate.verification import parse_batch
 from gtflow.errors import ConfigError, ContractError
 from gtflow.handlers.runtime import check_options, read_json
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_pre import PreAnnotationEvent, PreAnnotationResponse
 
 __all__ = ["prepare", "handle", "OPTIONS"]
 

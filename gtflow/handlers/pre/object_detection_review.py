@@ -29,7 +29,7 @@ from typing import Any
 
 from gtflow.errors import ContractError, UsageError
 from gtflow.handlers.runtime import check_options
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_pre import PreAnnotationEvent, PreAnnotationResponse
 from gtflow.wire.output import (
     OD_TYPE,
     ObjectDetectionLabel,

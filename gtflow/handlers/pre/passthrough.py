@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gtflow.handlers.runtime import check_options
-from gtflow.wire.gt_lambda import PreAnnotationEvent, PreAnnotationResponse
+from gtflow.wire.gt_pre import PreAnnotationEvent, PreAnnotationResponse
 
 __all__ = ["prepare", "handle", "OPTIONS"]
 
