@@ -13,6 +13,7 @@ from typing import Any
 
 from gtflow.errors import UsageError
 from gtflow.manifest._streams import Dest, Source, open_dest, open_lines
+from gtflow.manifest.fast import Lane, fast_check
 from gtflow.manifest.limits import SAFE_LINE_CHARS, limit_problems
 from gtflow.manifest.object_detection import EMPTY_POLICIES, EmptyPolicy, ObjectDetectionLint
 from gtflow.manifest.problems import Problem, Severity, ValidationReport
@@ -117,17 +118,19 @@ def validate_manifest(
     check: Callable[[dict[str, Any], int], bool] | None = lint.check if lint is not None else None
     if labels:
         check = _with_label_check(add, check)
+    # the msgspec lane checks what the lint checks; --labels parses every label through wire
+    fast = (lambda: fast_check(lint, num_classes)) if lint is not None and not labels else None
     cleaned_label: str | None = None
     with open_lines(source, store) as (label, lines):
         if cleaned is None:
-            records = _scan(lines, add, check, None, progress)
+            records = _scan(lines, add, check, None, progress, fast)
             if lint is not None:
                 lint.finish()
         else:
             assert lint is not None
             try:
                 with open_dest(cleaned, store) as (cleaned_label, out):
-                    records = _scan(lines, add, check, out.write, progress)
+                    records = _scan(lines, add, check, out.write, progress, fast)
                     lint.finish()
                     if sink.errors:
                         raise _Abandon  # an invalid manifest gets no cleaned copy
@@ -166,18 +169,21 @@ def _scan(
     check: Callable[[dict[str, Any], int], bool] | None,
     write: Callable[[bytes], Any] | None,
     progress: Progress | None,
+    fast: Callable[[], Lane | None] | None = None,
 ) -> int:
     """The per-line loop (the hot path): parse, line checks, task lint, cleaned copy.
-    Returns the number of records."""
+    Returns the number of records. ``fast()`` gives the object-detection lint's msgspec lane
+    (:mod:`gtflow.manifest.fast`) once the label attribute is known; it then reads the rest of
+    the lines, and hands every line it does not accept to :func:`one` below, in order."""
     loads = loads_line
     safe = SAFE_LINE_CHARS
     records = 0
     blanks: list[int] = []
     tell = getattr(lines, "tell", None)
-    n = 0
-    for n, raw in enumerate(lines, 1):
-        if progress is not None and not n & (_PROGRESS_EVERY - 1):
-            progress(n, _safe_tell(tell))
+
+    def one(n: int, raw: bytes) -> None:
+        """The pure-Python path for one line."""
+        nonlocal records
         try:
             text = raw.decode("utf-8")
             rec = loads(text)
@@ -185,20 +191,20 @@ def _scan(
             if not raw.strip():
                 if len(blanks) < 10:
                     blanks.append(n)
-                continue
+                return
             try:
                 text = strip_bom(raw, n) or ""
                 rec = loads(text)
             except ValueError:
                 add(n, "", json_error_message(exc, raw))
-                continue
+                return
         if blanks:
             for b in blanks:
                 add(b, "", "blank line inside the manifest (only trailing blank lines are allowed)")
             blanks.clear()
         if type(rec) is not dict:
             add(n, "", f"line is a JSON {kind_of(rec)}, not an object")
-            continue
+            return
         records += 1
         if len(text) > safe or '"$' in text or "\\u0024" in text:
             for field, message in limit_problems(rec, line_chars(text)):
@@ -208,8 +214,24 @@ def _scan(
         keep = check(rec, n) if check is not None else True
         if write is not None and keep:
             write(raw if raw.endswith(b"\n") else raw + b"\n")
-    if progress is not None:
-        progress(n, _safe_tell(tell))
+
+    def tick(n: int) -> None:
+        if progress is not None:
+            progress(n, _safe_tell(tell))
+
+    n = 0
+    numbered = enumerate(lines, 1)
+    for n, raw in numbered:
+        if progress is not None and not n & (_PROGRESS_EVERY - 1):
+            progress(n, _safe_tell(tell))
+        one(n, raw)
+        if fast is not None and records:
+            lane = fast()  # None until the label attribute is known, and without msgspec
+            if lane is not None:
+                n, accepted = lane.scan(numbered, one, blanks, write, tick, _PROGRESS_EVERY, n)
+                records += accepted
+                break
+    tick(n)
     return records
 
 
