@@ -226,8 +226,10 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
         judge = _truth_judge(truth, worker_error)
         from gtflow.portal import create_app
 
-        # through the portal's HTTP endpoints (in process), the path a person's answers take
-        n = qj.simulate_workers(job, [f"sim-{i + 1}" for i in range(simulate_workers)], judge,
+        # through the portal's HTTP endpoints (in process), the path a person's answers take; the
+        # simulated workers are this job's own, so a concurrent run of another job signing its
+        # workers in (a new token each) never ends this run's sessions
+        n = qj.simulate_workers(job, [f"{spec.name}.sim-{i + 1}" for i in range(simulate_workers)], judge,
                                 portal=create_app(backend.store, job.queue))  # type: ignore[arg-type]
         click.echo(f"simulated workers submitted {n} answers", err=True)
     status = job.status()

@@ -51,3 +51,29 @@ def test_two_jobs_over_the_same_images_keep_separate_complete_exports(local_stor
             assert {w.rsplit(".", 1)[-1] for w in v.workers} == {own_worker, "shared"}  # only this job's workers
             shared_said = next(ok for w, ok in v.workers.items() if w.endswith(".shared"))
             assert shared_said is (name == "a")
+
+
+def test_concurrent_simulated_runs_keep_their_own_worker_tokens(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    gtflow = str(Path(sys.executable).parent / "gtflow")
+    procs = []
+    for name, csv_name in (("a", "sample.csv"), ("b", "shellfish.csv")):
+        text, _ = _as_gtflow_csv(csv_name)
+        (tmp_path / csv_name).write_text(text)
+        truth = tmp_path / f"truth-{name}.csv"
+        truth.write_text("image,label\n" + "".join(f"{line.split(',')[0]},{line.split(',')[1]}\n"
+                                                   for line in text.splitlines()[1:]))
+        procs.append(subprocess.Popen(
+            [gtflow, "--root", str(tmp_path / "root"), "qa", "run", "--csv", str(tmp_path / csv_name),
+             "--prefix", f"s3://bucket/qa/job-{name}", "--batch-size", "5", "--workers", "3",
+             "--simulate-workers", "3", "--truth", str(truth)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)))
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        import json
+
+        assert json.loads(out)["complete"] is True

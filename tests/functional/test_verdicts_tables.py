@@ -116,3 +116,16 @@ def test_dynamodb_migrate_rewrites_old_keys(aws: Any) -> None:
     assert keys == ["\tcat\ts3://b/2.jpg", "job-a\tcat\ts3://b/1.jpg"]
     assert list(t.items()) == before
     assert not t.record("s3://b/1.jpg", "cat", "w1", False, confidence=90.0, job="job-a")
+
+
+def test_verdicts_migrate_cli_on_the_local_table(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gtflow.cli import cli
+
+    (tmp_path / ".gtflow").mkdir()
+    _legacy_sqlite(tmp_path / ".gtflow" / "verdicts.db")
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path), "verdicts", "migrate"])
+    assert res.exit_code == 0 and res.stdout.startswith("2 verdicts moved"), res.output
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path), "verdicts", "migrate"])
+    assert res.stdout.startswith("0 verdicts moved")
