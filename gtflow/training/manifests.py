@@ -64,10 +64,25 @@ log = get_logger(__name__)
 _EPOCH = _dt.datetime.min
 
 
+def _get_text(store: ObjectStore, uri: str) -> str:
+    """An ``s3://`` URI from the store, anything else from the local disk (as ``manifest
+    validate`` and ``from-a2i -o`` take local paths)."""
+    if uri.startswith("s3://"):
+        return store.get_text(uri)
+    from pathlib import Path
+
+    try:
+        return Path(uri).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(f"cannot read the manifest: {exc.strerror}", path=uri) from exc
+
+
 def read_manifest(store: ObjectStore, uri: str) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON Lines manifest (blank lines skipped; errors name the line)."""
+    """The JSON objects of a JSON Lines manifest (blank lines skipped; errors name the line).
+
+    ``uri`` is an ``s3://`` URI in ``store`` or a local path."""
     out = []
-    for no, text in enumerate(store.get_text(uri).splitlines(), start=1):
+    for no, text in enumerate(_get_text(store, uri).splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -139,7 +154,14 @@ def write_manifest(
     """Validate, then write ``records`` to ``uri`` atomically; returns ``uri``."""
     text = dumps_manifest(records)
     validate_detection_manifest(text, label_attribute=label_attribute, num_classes=num_classes, path=uri)
-    store.put_text(uri, text, content_type="application/jsonlines")
+    if uri.startswith("s3://"):
+        store.put_text(uri, text, content_type="application/jsonlines")
+    else:  # a local path: atomic like the store's writes
+        from pathlib import Path
+
+        from gtflow.formats._types import Sink
+
+        Sink(str(Path(uri).parent)).put(Path(uri).name, text.encode("utf-8"))
     log.info("wrote manifest %s (%d lines)", uri, len(records))
     return uri
 

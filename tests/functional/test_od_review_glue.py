@@ -77,3 +77,17 @@ def test_collect_manifest_equals_from_a2i_sorted(tmp_path: Path):
     assert collected == (tmp_path / "f.manifest").read_bytes()
     got = [json.loads(x)["source-ref"] for x in collected.decode().splitlines()]
     assert got == sorted(refs)
+
+
+def test_train_prepare_takes_local_paths(tmp_path: Path):
+    root = tmp_path / "data"
+    code, out = run(root, "train", "synthetic", "--prefix", "s3://data/d", "-n", "5", "--image-size", "48")
+    assert code == 0, out
+    local = tmp_path / "reviewed.manifest"
+    local.write_bytes((root / "data" / "d" / "dataset.manifest").read_bytes())
+    code, out = run(root, "train", "prepare", "--reviewed", str(local), "--label-attribute", "bounding-box",
+                    "--out-prefix", str(tmp_path / "prepared"), "--validation-fraction", "0.2", "--allow-new-classes", "--json")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["lines"] == 5 and summary["manifests"]["all"] == str(tmp_path / "prepared" / "all.manifest")
+    assert len((tmp_path / "prepared" / "all.manifest").read_text().splitlines()) == 5
