@@ -18,7 +18,7 @@ from gtflow.routing import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("a2i_object_detection_loop", "bulk_qa_job")
+NAMES = ("a2i_object_detection_loop", "bulk_qa_job", "voc_object_detection_post")
 KERNEL = "gtflow-notebook-test"
 
 
@@ -111,12 +111,29 @@ def test_bulk_qa_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "DynamoDB verdict table requests valid" in text
 
 
+@pytest.mark.slow
+@pytest.mark.training
+def test_voc_object_detection_post(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text, summary = _execute("voc_object_detection_post", tmp_path, monkeypatch)
+    assert summary["images"] == 14 and summary["reviewed"] == summary["routed"] >= 1
+    assert summary["collect_equals_from_a2i"] is True
+    assert summary["coco_annotations"] > 0
+    assert summary["aws_dry_runs"] == ["CreateTrainingJob", "CreateTrainingJob"]
+    assert "channels: ['train', 'validation', 'model']" in text
+    assert "[('CreateTrainingJob', '3,6')]" in text
+    work = Path(summary["workdir"])
+    assert len(list((work / "VOC" / "Annotations").glob("*.xml"))) == 14
+    meta = Path(summary["v1_model"])  # the v1 job continued from v0 (lineage in its description)
+    desc = work / "store" / "models" / "od" / meta.parts[-3] / "training-job.json"
+    assert json.loads(desc.read_text())["gtflow"]["ParentModel"] == summary["v1_parent"]
+
+
 def test_committed_notebooks_are_the_generators_output_with_outputs_cleared() -> None:
     spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOKS / "build_notebooks.py")
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    for name, cells in zip(NAMES, (build.A2I, build.QA), strict=True):
+    for name, cells in zip(NAMES, (build.A2I, build.QA, build.VOC), strict=True):
         committed = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         nbformat.validate(committed)
         assert committed.metadata["kernelspec"]["name"] == "python3"
@@ -126,4 +143,7 @@ def test_committed_notebooks_are_the_generators_output_with_outputs_cleared() ->
         assert committed == build.notebook(cells), f"{name}.ipynb differs: run notebooks/build_notebooks.py"
         # the AWS cells are off unless a person turns them on
         sources = "\n".join(c.source for c in committed.cells)
-        assert "RUN_ON_AWS = False" in sources and "RUN_ON_AWS = True" not in sources
+        if name == "voc_object_detection_post":  # its AWS steps are --dry-run command lines
+            assert sources.count("local=False") == sources.count('--dry-run", local=False') == 2
+        else:
+            assert "RUN_ON_AWS = False" in sources and "RUN_ON_AWS = True" not in sources
