@@ -84,12 +84,14 @@ def start_for_predictions(
     max_boxes: int | None = None,
     header: str | None = None,
     dry_run: bool = False,
+    planned: list[Any] | None = None,
 ) -> list[RoutedLoop]:
     """Route every prediction, build the review input of each routed one, start the loops.
 
     Image sizes not given are read from ``store``. Boxes below ``box_min_score`` (default:
     the policy's ``min_score``) are not drawn. With ``dry_run`` nothing is started. Reruns
-    start nothing twice (see :meth:`HumanLoops.start_many`).
+    start nothing twice (see :meth:`HumanLoops.start_many`). ``planned`` (a list) receives the
+    :class:`~gtflow.a2i.human_loops.LoopInput` (name and InputContent) of every routed loop.
     """
     items = list(items)
     decisions = route((i.prediction for i in items), policy, class_map)
@@ -105,6 +107,9 @@ def start_for_predictions(
             size = image_size(store, d.source_ref)
         inputs.append((idx, review_input(item.prediction, class_map, size, min_score=floor, max_boxes=max_boxes, header=header)))
     out = [RoutedLoop(d) for d in decisions]
+    if planned is not None:
+        flow_name = flow.rsplit("/", 1)[-1]
+        planned.extend(prepare(flow_name, ti) for _, ti in inputs)
     if dry_run or not inputs:
         return out
     results = loops.start_many(flow, [ti for _, ti in inputs])

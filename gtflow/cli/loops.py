@@ -120,7 +120,7 @@ def create_flow(
 @click.option("--max-boxes", type=click.IntRange(min=0), default=None, help="Draw at most this many boxes (best first).")
 @click.option("--header", default=None, help="Header text shown to reviewers.")
 @click.option("--decisions", "decisions_out", default=None, metavar="OUT", help="Write every decision as JSON Lines.")
-@click.option("--dry-run", is_flag=True, help="Decide, but start nothing.")
+@click.option("--dry-run", is_flag=True, help="Decide and print the StartHumanLoop requests; start nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_config
 def start(
@@ -143,9 +143,11 @@ def start(
     policy = policy.with_(threshold=threshold, max_loops=max_loops, audit_fraction=audit_fraction, audit_seed=audit_seed)
     store = backend.store
     records = ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None))
+    planned: list[Any] = []
     routed = start_for_predictions(
         backend.human_loops, flow, read_predictions(records), policy, class_map,
         store=store, box_min_score=box_min_score, max_boxes=max_boxes, header=header, dry_run=dry_run,
+        planned=planned,
     )
     if decisions_out:
         write_manifest(decisions_out, [r.to_dict() for r in routed], store=store if decisions_out.startswith("s3://") else None)
@@ -156,15 +158,42 @@ def start(
         "predictions": len(routed), "routed": sum(r.decision.routed for r in routed),
         "started": started, "alreadyStarted": existing, "dryRun": dry_run, "reasons": dict(sorted(reasons.items())),
     }
+    if dry_run:
+        summary["calls"] = _planned_calls(config, flow, planned)
     if as_json:
         click.echo(json.dumps(summary))
     else:
+        if dry_run:
+            click.echo(json.dumps(summary["calls"], indent=2))
         click.echo(
             f"{summary['predictions']} predictions, {summary['routed']} routed, {started} loops started, "
             f"{existing} already started" + (" (dry run)" if dry_run else "")
         )
         for reason, n in sorted(reasons.items()):
             click.echo(f"  {reason}: {n}")
+
+
+def _planned_calls(config: GtflowConfig, flow: str, planned: list[Any]) -> list[dict[str, Any]]:
+    """The StartHumanLoop requests a dry run would send, checked against botocore's model.
+
+    The FlowDefinitionArn is exact when --flow is an ARN or on the local backend; on AWS a bare
+    name would need DescribeFlowDefinition, which a dry run does not send."""
+    from gtflow.dry_run import validate_request
+
+    if flow.startswith("arn:"):
+        arn = flow
+    elif config.backend == "local":
+        arn = f"arn:aws:sagemaker:local:000000000000:flow-definition/{flow}"
+    else:
+        arn = None
+    calls = []
+    for loop in planned:
+        req: dict[str, Any] = {"HumanLoopName": loop.name, "FlowDefinitionArn": arn or f"<ARN of {flow}>",
+                               "HumanLoopInput": {"InputContent": loop.content}}
+        if arn is not None:
+            validate_request("sagemaker-a2i-runtime", "StartHumanLoop", req)
+        calls.append({"service": "sagemaker-a2i-runtime", "operation": "StartHumanLoop", "request": req})
+    return calls
 
 
 # -- status ----------------------------------------------------------------------------------

@@ -44,13 +44,18 @@ def test_loops_cli_end_to_end(tmp_path: Path):
     args = ["loops", "start", str(tmp_path / "preds.jsonl"), "--flow", "od-review", "--class-map", str(tmp_path / "classes.json"),
             "--box-min-score", "0.2"]  # the 0.3 box is drawn (default 0.4 would hide it)
     code, out = run(root, *args, "--dry-run", "--json")
-    assert json.loads(out) == {"predictions": 3, "routed": 2, "started": 0, "alreadyStarted": 0, "dryRun": True,
-                               "reasons": {"below-threshold": 1, "confident": 1, "no-detection": 1}}
+    dry = json.loads(out)
+    calls = dry.pop("calls")
+    assert dry == {"predictions": 3, "routed": 2, "started": 0, "alreadyStarted": 0, "dryRun": True,
+                   "reasons": {"below-threshold": 1, "confident": 1, "no-detection": 1}}
+    assert [c["operation"] for c in calls] == ["StartHumanLoop", "StartHumanLoop"]
+    dry_names = [c["request"]["HumanLoopName"] for c in calls]
     code, out = run(root, *args, "--json", "--decisions", str(tmp_path / "decisions.jsonl"))
     assert code == 0 and json.loads(out)["started"] == 2
     decisions = [json.loads(x) for x in (tmp_path / "decisions.jsonl").read_text().splitlines()]
     assert [d["reason"] for d in decisions] == ["below-threshold", "confident", "no-detection"]
     assert decisions[0]["humanLoopName"].startswith("od-review-")
+    assert [d["humanLoopName"] for d in decisions if "humanLoopName" in d] == dry_names  # the dry run's names
     code, out = run(root, *args, "--json")
     assert json.loads(out)["started"] == 0 and json.loads(out)["alreadyStarted"] == 2  # rerun
 

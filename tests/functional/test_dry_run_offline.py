@@ -87,3 +87,16 @@ def test_qa_run_dry_run_refuses_an_s3_csv_clearly(offline):
 def test_a_request_botocore_refuses_is_a_usage_error():
     with pytest.raises(UsageError, match="TrainingJobName"):
         validate_request("sagemaker", "CreateTrainingJob", {"TrainingJobName": 5})
+
+
+def test_loops_start_dry_run_offline_prints_start_human_loop(offline, tmp_path: Path):
+    (tmp_path / "classes.json").write_text('["cat"]')
+    (tmp_path / "p.jsonl").write_text(json.dumps({"source-ref": "s3://bkt/a.jpg", "prediction": [[0, 0.3, 0.1, 0.1, 0.5, 0.5]],
+                                                  "image_size": [{"width": 100, "height": 80, "depth": 3}]}) + "\n")
+    arn = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/od-review"
+    code, out = aws("loops", "start", str(tmp_path / "p.jsonl"), "--flow", arn, "--class-map",
+                    str(tmp_path / "classes.json"), "--dry-run", "--json")
+    assert code == 0, out
+    (call,) = json.loads(out)["calls"]
+    assert call["operation"] == "StartHumanLoop" and call["request"]["FlowDefinitionArn"] == arn
+    validate_request("sagemaker-a2i-runtime", "StartHumanLoop", call["request"])
