@@ -157,3 +157,22 @@ def test_bad_weights_file_is_refused(tmp_path):
         apply_weights(META, str(tmp_path / "y.pt"))
     with pytest.raises(UsageError, match="readable file"):
         apply_weights(META, str(tmp_path / "missing.pt"))
+
+
+def test_ssd300_implies_its_image_size(tmp_path, monkeypatch):
+    import gtflow.training.local_trainer as lt
+
+    seen = {}
+
+    def fake_train_local(store, **kw):
+        seen["cfg"] = kw["config"]
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(lt, "train_local", fake_train_local)
+    base = ["--root", str(tmp_path), "train", "local", "--train", "s3://d/t.manifest", "--label-attribute", "bounding-box",
+            "--output", "s3://m/od"]
+    r = CliRunner().invoke(cli, [*base, "--base-network", "ssd300-vgg16"])
+    assert r.exit_code == 2 and "stop here" in r.output
+    assert (seen["cfg"].base_network, seen["cfg"].image_size) == ("ssd300-vgg16", 300)
+    CliRunner().invoke(cli, base)
+    assert (seen["cfg"].base_network, seen["cfg"].image_size) == ("ssdlite-mobilenet-v3", 128)
