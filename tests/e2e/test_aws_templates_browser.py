@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 UIS = Path(__file__).parent / "aws_task_uis"
 W, H = 400, 300
 TEXT = "Alice met Bob in Paris."
+XSS = """"'><img src=x onerror="document.body.setAttribute('data-xss','1')"></script><script>document.body.setAttribute('data-xss','2')</script>"""
 NER_LABELS = [{"label": "person", "shortDisplayName": "per", "fullDisplayName": "Person"},
               {"label": "place", "shortDisplayName": "loc", "fullDisplayName": "Place"}]
 
@@ -54,8 +55,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     queue("inst", "instance-segmentation.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
     tq.register_queue("probe", owner="test", title="probe", template=(
         '<crowd-form><crowd-input name="note"></crowd-input></crowd-form>'
+        '<p id="evil" title="{{ task.input.evil }}">{{ task.input.evil }}</p>'
         "<script>document.body.setAttribute('data-inline-ran', 'yes');</script>"))
-    tq.add_task("probe", "t1", {})
+    tq.add_task("probe", "t1", {"evil": XSS})
     token = tq.add_worker("alice")
     server, thread, base = run_in_thread(store, tq)
     from playwright.sync_api import sync_playwright
@@ -226,3 +228,7 @@ def test_the_task_frame_is_sandboxed(portal: dict[str, Any], page: Any) -> None:
                      "origin": "null"}
     # the portal page around it still runs no inline script
     assert page.get_attribute("body", "data-inline-ran") is None
+    # task input is text, in the body and in attributes: the XSS payload does not run
+    assert tf.inner_text("#evil") == XSS and tf.get_attribute("#evil", "title") == XSS
+    page.wait_for_timeout(200)
+    assert tf.get_attribute("body", "data-xss") is None
