@@ -16,8 +16,9 @@ Kinds (``--kind``): see :data:`KINDS`. ``auto`` detects the kind from the payloa
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ __all__ = [
 _MAX_DIFFS = 20
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemReport:
     """One checked object (a manifest line, or the whole file for other kinds)."""
 
@@ -157,6 +158,8 @@ def json_diff(before: Any, after: Any, path: str = "") -> list[str]:
     a: integer 1 became number 1.0
     key order a, b became b, a
     """
+    if json.dumps(before) == json.dumps(after):  # the common case, at C speed
+        return []
     out: list[str] = []
     _diff(before, after, path, out)
     return out[:_MAX_DIFFS]
@@ -529,20 +532,32 @@ def check_value(value: Any, kind: str = "auto", *, line: int | None = None) -> I
     return item
 
 
-def _json_lines(text: str) -> list[tuple[int, Any]] | Problem:
-    out = []
-    blank_at = None
-    for n, raw in enumerate(text.splitlines(), 1):
+def _check_manifest(lines: Iterable[str], path: str) -> PayloadReport:
+    """One report per line, streaming: a line is parsed, checked and dropped."""
+    report = PayloadReport(path=path, kind="manifest")
+    blanks: list[int] = []
+    for n, raw in enumerate(lines, 1):
         if not raw.strip():
-            blank_at = blank_at or n
+            blanks.append(n)
             continue
-        if blank_at is not None:
-            return Problem(blank_at, "", "blank line inside the manifest")
+        report.problems.extend(Problem(b, "", "blank line inside the manifest") for b in blanks)
+        blanks.clear()
         try:
-            out.append((n, json.loads(raw)))
+            value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            return Problem(n, "", f"not valid JSON: {exc.msg} (column {exc.colno})")
-    return out
+            item = ItemReport(kind="manifest", line=n)
+            item.add("", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            report.items.append(item)
+            continue
+        if detect_kind(value) != "manifest":
+            item = ItemReport(kind=detect_kind(value), line=n)
+            item.add("", "JSON Lines, but this line is no manifest line")
+            report.items.append(item)
+            continue
+        report.items.append(check_value(value, "manifest", line=n))
+    if not report.items and not report.problems:
+        report.problems.append(Problem(None, "", "empty file"))
+    return report
 
 
 def check_text(text: str, kind: str = "auto", *, path: str = "<stream>") -> PayloadReport:
@@ -551,36 +566,32 @@ def check_text(text: str, kind: str = "auto", *, path: str = "<stream>") -> Payl
         raise ValueError(f"unknown kind {kind!r}; known: auto, {', '.join(KINDS)}")
     text = text.lstrip("\ufeff")
     try:
-        whole = json.loads(text)
+        whole = json.loads(text)  # a manifest of several lines fails fast ("Extra data")
     except json.JSONDecodeError:
         whole = _NOT_JSON
-    if whole is not _NOT_JSON and kind not in ("auto", "manifest"):
-        return PayloadReport(path=path, kind=kind, items=[check_value(whole, kind)])
-    if whole is not _NOT_JSON and kind == "auto" and detect_kind(whole) != "manifest":
-        item = check_value(whole, kind)
-        return PayloadReport(path=path, kind=item.kind, items=[item])
-    if whole is not _NOT_JSON and len([ln for ln in text.splitlines() if ln.strip()]) > 1:
-        item = check_value(whole, "manifest")
-        item.add("", "a manifest line spans several lines (JSON Lines: one object per line)")
-        return PayloadReport(path=path, kind="manifest", items=[item])
-    lines = _json_lines(text)
-    if isinstance(lines, Problem):
-        return PayloadReport(path=path, kind="unknown" if kind == "auto" else kind, problems=[lines])
-    if not lines:
-        return PayloadReport(path=path, kind=kind, problems=[Problem(None, "", "empty file")])
-    if kind not in ("auto", "manifest"):
-        return PayloadReport(path=path, kind=kind, problems=[Problem(None, "", f"expected one JSON document for kind {kind}")])
-    if kind == "auto" and not all(detect_kind(v) == "manifest" for _, v in lines):
-        n, v = next((n, v) for n, v in lines if detect_kind(v) != "manifest")
-        if len(lines) == 1:
-            item = check_value(v)
+    if whole is not _NOT_JSON:
+        if kind == "auto":
+            kind = detect_kind(whole)
+        if kind != "manifest":
+            item = check_value(whole, kind)
             return PayloadReport(path=path, kind=item.kind, items=[item])
+        if text.strip().count("\n"):
+            item = check_value(whole, "manifest")
+            item.add("", "a manifest line spans several lines (JSON Lines: one object per line)")
+            return PayloadReport(path=path, kind="manifest", items=[item])
+    elif kind not in ("auto", "manifest"):
         return PayloadReport(
-            path=path, kind="unknown", problems=[Problem(n, "", "JSON Lines, but this line is no manifest line")]
+            path=path, kind=kind, problems=[Problem(None, "", f"not one JSON document (expected for kind {kind})")]
         )
-    return PayloadReport(
-        path=path, kind="manifest", items=[check_value(v, "manifest", line=n) for n, v in lines]
-    )
+    if whole is _NOT_JSON and kind == "auto":
+        first = next((ln for ln in io.StringIO(text) if ln.strip()), None)
+        if first is None:
+            return PayloadReport(path=path, kind="unknown", problems=[Problem(None, "", "empty file")])
+        try:
+            json.loads(first)
+        except json.JSONDecodeError as exc:
+            return PayloadReport(path=path, kind="unknown", problems=[Problem(None, "", f"not JSON: {exc.msg}")])
+    return _check_manifest(io.StringIO(text), path)
 
 
 _NOT_JSON: Any = object()
