@@ -1,4 +1,5 @@
-"""The local backend: a folder for objects, SQLite for queues and tables, the local portal."""
+"""The local backend: by default a folder for objects and SQLite for the queue and verdicts, each
+of which the configuration can point at a shared engine (an S3-compatible store, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from gtflow.backends.base import Backend
+from gtflow.store.base import ObjectStore
 from gtflow.store.local import LocalStore
 from gtflow.store.signing import UrlSigner, load_or_create_secret
 
@@ -16,8 +18,13 @@ class LocalBackend(Backend):
     name = "local"
 
     @cached_property
-    def store(self) -> LocalStore:
-        root = self.config.root
+    def store(self) -> ObjectStore:
+        """The folder ``root`` (default), or S3 / an S3-compatible store (``store: s3://``)."""
+        if self.config.s3_store:
+            from gtflow.store.s3 import S3Store
+
+            return S3Store(region=self.config.region, endpoint_url=self.config.endpoint_url)
+        root = self.config.store_root
         root.mkdir(parents=True, exist_ok=True)
         store = LocalStore(root)
         store.clean_stale_temp()  # left by writes killed mid-way (they never became objects)
@@ -28,8 +35,23 @@ class LocalBackend(Backend):
         return store
 
     @cached_property
+    def task_queue(self) -> Any:
+        """The task queue (:class:`gtflow.tasks.TaskQueue`): SQLite under ``<root>/.gtflow`` or
+        the PostgreSQL server of ``queue``."""
+        from gtflow.tasks import TaskQueue
+
+        return TaskQueue(self.config.queue_target, store=self.store)
+
+    @cached_property
+    def verdicts(self) -> Any:
+        """The verdict table: SQLite under ``<root>/.gtflow`` or the PostgreSQL server of ``verdicts``."""
+        from gtflow.verdicts import open_verdict_table
+
+        return open_verdict_table(path=self.config.verdicts_target)
+
+    @cached_property
     def human_loops(self) -> Any:
         """A2I human loops on the local task queue (:class:`gtflow.a2i.LocalHumanLoops`)."""
         from gtflow.a2i.local import LocalHumanLoops
 
-        return LocalHumanLoops.for_store(self.store)
+        return LocalHumanLoops(self.task_queue, self.store, state_dir=self.config.state_dir)

@@ -16,12 +16,12 @@ from gtflow.errors import TemplateError, UsageError
 __all__ = ["command"]
 
 
-def _store(config: GtflowConfig) -> Any:
+def _backend(config: GtflowConfig) -> Any:
     if config.backend != "local":
         raise UsageError("gtflow job runs local labeling jobs; on AWS use gtflow.labeling.aws", field="--backend")
     from gtflow.backends import open_backend
 
-    return open_backend(config).store
+    return open_backend(config)
 
 
 def _template(value: str) -> str:
@@ -87,7 +87,8 @@ def run(config: GtflowConfig, name: str, manifest: str, output_path: str, templa
         label_categories=tuple(c.strip() for c in categories.split(",")) if categories else None,
         pre_options=_parse_options(pre_option), post_options=_parse_options(post_option), title=title,
     )
-    job = LocalLabelingJob(spec, store=_store(config))
+    b = _backend(config)
+    job = LocalLabelingJob(spec, store=b.store, queue=b.task_queue, verdicts=b.verdicts)
     try:
         status = job.start()
     except TemplateError as exc:  # e.g. an element the local portal cannot run
@@ -105,4 +106,5 @@ def status(config: GtflowConfig, name: str, as_json: bool) -> None:
     """Where local labeling job NAME stands."""
     from gtflow.labeling.local import LocalLabelingJob
 
-    _show(LocalLabelingJob.open(name, store=_store(config)).status(), as_json)
+    b = _backend(config)
+    _show(LocalLabelingJob.open(name, store=b.store, queue=b.task_queue).status(), as_json)

@@ -190,7 +190,6 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
     locally. (Rekognition's bulk analysis is closed to new customers since 2026-04-30; this
     command calls DetectModerationLabels per image.)"""
     from gtflow.moderation import LocalReview, screen
-    from gtflow.tasks import TaskQueue
 
     backend: Any = open_backend(config)  # .client() on the aws backend
     store = backend.store
@@ -201,7 +200,7 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
                                 guardrail_version=guardrail_version, rekognition=use_rek,
                                 store=None if (use_rek and config.backend == "aws") else store,
                                 flow_definition_arn=flow_definition_arn, content_classifiers=classifiers)
-    sink = LocalReview(TaskQueue.for_store(store), out_prefix) if (review and config.backend == "local") else None
+    sink = LocalReview(backend.task_queue, out_prefix) if (review and config.backend == "local") else None
     rep = screen(store, prefix, moderator, out_prefix=out_prefix, policy=_policy(policy_file), review=sink,
                  quarantine_prefix=quarantine, workers=workers, progress=True, audit_fraction=audit_sample)
     click.echo(f"{rep.images} images: {rep.safe} safe, {rep.unsafe} unsafe, {rep.review} awaiting review, "

@@ -54,7 +54,7 @@ def _open(config: GtflowConfig) -> tuple[LocalStore, TaskQueue]:
     store = open_backend(config).store
     if not isinstance(store, LocalStore):
         raise UsageError("the review portal needs the local backend's store", field="backend")
-    return store, TaskQueue.for_store(store)
+    return store, open_backend(config).task_queue
 
 
 @click.group(invoke_without_command=True)

@@ -208,7 +208,7 @@ def run_demo(config: DemoConfig, *, console: Any = None, on_portal: Callable[[st
             "models": {"v0": v0.model_uri, "v1": result.model_uri, "current": (registry.current() or {}).get("model_uri")},
             "seconds": dict(stages.seconds),
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-            "store_root": str(store.root),
+            "store_root": str(backend.config.store_root),
         }
         scores = {"tp": list(v0_report.tp_scores), "fp": list(v0_report.fp_scores),
                   "top": [d.decision.top_score or 0.0 for d in routed]}

@@ -266,7 +266,7 @@ def open_table(backend: Any, *, table_name: str | None = None) -> Any:
         from gtflow.verdicts.dynamodb import DEFAULT_TABLE
 
         return open_verdict_table(table_name=table_name or DEFAULT_TABLE, client=backend.client("dynamodb"))
-    return open_verdict_table(backend.store)
+    return backend.verdicts
 
 
 # -- the AWS backend --------------------------------------------------------------------------
