@@ -310,3 +310,41 @@ def test_cli_manages_teams(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "no such team" in r.output
     r = runner.invoke(cli, ["portal", "--root", root, "team", "remove", "red", "ann"])
     assert r.exit_code == 0 and tq.teams()["red"]["members"] == []
+
+
+def test_real_server_stops_a_chunked_200_mib_post(env: dict[str, Any]) -> None:
+    """Through uvicorn on a socket: the 413 comes and the connection closes long before the
+    client could send 200 MiB."""
+    import socket
+
+    from gtflow.portal import run_in_thread
+
+    server, thread, base = run_in_thread(env["store"], env["tq"])
+    try:
+        host, port = base.rsplit("//", 1)[1].split(":")
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(b"POST /signin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")
+        chunk = b"%x\r\n" % (1 << 20) + b"t" * (1 << 20) + b"\r\n"
+        sent = 0
+        try:
+            for _ in range(200):
+                sock.sendall(chunk)
+                sent += 1
+        except OSError:
+            pass  # the server closed the connection
+        reply = b""
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                reply += data
+        except OSError:
+            pass
+        sock.close()
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
+        assert sent < 100, sent  # refused while streaming, not after reading it all
+    finally:
+        server.should_exit = True
+        thread.join(10)
