@@ -153,8 +153,9 @@ def test_post_classification_keeps_image_classification_for_images(tmp_path: Pat
 # -- legacy bucket names --------------------------------------------------------------------------
 
 
-def test_legacy_bucket_is_read(tmp_path: Path) -> None:
-    name = "docs_video_input_manifest_legacy_bucket.manifest"
+@pytest.mark.parametrize("name", ["docs_video_input_manifest_legacy_bucket.manifest",
+                                  "manifest_bounding_box_textract_pipeline_legacy_bucket.manifest"])
+def test_legacy_bucket_is_read(tmp_path: Path, name: str) -> None:
     uri = lines(name)[0]["source-ref"]
     u = S3Uri.parse(uri)
     assert (u.bucket, u.is_legacy) == ("DOC-EXAMPLE-BUCKET", True)
@@ -164,7 +165,7 @@ def test_legacy_bucket_is_read(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     store.put_text(uri, '{"seq-no": 1}')
     assert json.loads(store.get_text(uri)) == {"seq-no": 1}
-    assert [o.uri for o in store.list("s3://DOC-EXAMPLE-BUCKET/example-folder/")] == [uri]
+    assert [o.uri for o in store.list(str(S3Uri.parse(uri).parent))] == [uri]
 
 
 def test_legacy_bucket_is_never_created(tmp_path: Path) -> None:
