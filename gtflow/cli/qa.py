@@ -39,7 +39,19 @@ def _store_for(config: GtflowConfig) -> Any:
 def _read(config: GtflowConfig, source: str) -> list[Any]:
     from gtflow.qa.records import read_verdicts
 
-    return read_verdicts(source, store=_store_for(config) if source.startswith("s3://") else None)
+    encoding = click.get_current_context().meta.get("gtflow.encoding") or "utf-8-sig"
+    return read_verdicts(source, store=_store_for(config) if source.startswith("s3://") else None, encoding=encoding)
+
+
+def _set_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"unknown encoding {value!r}") from None
+        ctx.meta["gtflow.encoding"] = value
 
 
 def _write(config: GtflowConfig, dest: str, text: str, content_type: str) -> None:
@@ -67,6 +79,9 @@ _common = [
                  help="Confidence bucket edges (lower edge included; the top bucket includes both)."),
     click.option("--rule", type=click.Choice(["any", "majority", "unanimous"]), default="majority",
                  show_default=True, help="When several workers answered, which images count as correct."),
+    click.option("--encoding", default=None, expose_value=False, callback=_set_encoding, is_eager=True,
+                 help="Text encoding of the verdicts file (default UTF-8; e.g. shift_jis, cp932 for "
+                      "Japanese Excel CSVs)."),
 ]
 
 

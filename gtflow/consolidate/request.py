@@ -179,7 +179,7 @@ def _key(a: WorkerAnswer) -> str:
 
 
 def _oid_key(oid: str) -> tuple[int, int | str]:
-    return (0, int(oid)) if oid.isdigit() else (1, oid)
+    return (0, int(oid)) if oid.isascii() and oid.isdigit() else (1, oid)  # "²".isdigit() is True
 
 
 def response_item(oid: str, content: Mapping[str, Any]) -> dict[str, Any]:

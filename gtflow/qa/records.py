@@ -186,7 +186,7 @@ def parse_verdicts(text: str, *, name: str = "<verdicts>") -> Iterator[Verdict]:
             raise exc.at(path=name, line=lineno) from None
 
 
-def read_verdicts(source: str | Path, *, store: Any = None) -> list[Verdict]:
+def read_verdicts(source: str | Path, *, store: Any = None, encoding: str = "utf-8-sig") -> list[Verdict]:
     """Read a verdict file: a local path, or an ``s3://`` URI read through ``store``.
 
         >>> import tempfile, os
@@ -199,12 +199,19 @@ def read_verdicts(source: str | Path, *, store: Any = None) -> list[Verdict]:
     if name.startswith("s3://"):
         if store is None:
             raise VerdictError("reading an s3:// verdict file needs a store", path=name)
-        text = store.get_text(name)
+        data = store.get_bytes(name)
     else:
         try:
-            text = Path(source).read_text(encoding="utf-8-sig")
+            data = Path(source).read_bytes()
         except FileNotFoundError as exc:
             raise VerdictError("no such file", path=name) from exc
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise VerdictError(f"not valid {encoding} text (byte {column} of the line); pass --encoding "
+                           "(e.g. shift_jis for a CSV saved by Japanese Excel)", path=name, line=line) from None
     return list(parse_verdicts(text, name=name))
 
 

@@ -54,26 +54,38 @@ def table_rows(analysis: Analysis) -> list[list[str]]:
 
 
 def to_markdown(analysis: Analysis) -> str:
-    """A GitHub-flavoured Markdown table (``|`` in class names escaped)."""
-    def cell(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A GitHub-flavoured Markdown table; class names are text, never markup (``|``, emphasis,
+    links, code and HTML escaped)."""
+    def cell(s: str, i: int) -> str:
+        s = s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+        if i == 0:  # the class name comes from the data
+            s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            for ch in "*_[]()`#!~":
+                s = s.replace(ch, "\\" + ch)
+        return s
 
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in table_rows(analysis)]
+    lines += ["| " + " | ".join(cell(c, i) for i, c in enumerate(r)) + " |" for r in table_rows(analysis)]
     lines.append("")
     lines.append(f"Rule: {analysis.rule.value}. Class average (macro) accuracy: {_pct(analysis.macro_accuracy) or 'n/a'}."
                  f" Unreviewed: {analysis.unreviewed}. Out of range: {analysis.out_of_range}.")
     return "\n".join(lines) + "\n"
 
 
+def _csv_text(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP: prefix ``'``)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def to_csv(analysis: Analysis) -> str:
-    """CSV with numeric cells (accuracy as a fraction 0..1)."""
+    """CSV with numeric cells (accuracy as a fraction 0..1); a class name that a spreadsheet would
+    take for a formula (``=``, ``+``, ``-``, ``@``) is prefixed with ``'``."""
     buf = io.StringIO()
     w = csv.writer(buf)  # RFC 4180 \r\n: fields holding \r or \n get quoted
     w.writerow(["class", "bucket", "total", "confirmed", "disconfirmed", "split", "correct", "accuracy", "mean_confidence"])
 
     def emit(cls: str, bucket: str, s: Stats) -> None:
-        w.writerow([cls, bucket, s.total, s.confirmed, s.disconfirmed, s.split, s.correct,
+        w.writerow([_csv_text(cls), bucket, s.total, s.confirmed, s.disconfirmed, s.split, s.correct,
                     "" if s.accuracy is None else round(s.accuracy, 6),
                     "" if s.mean_confidence is None else round(s.mean_confidence, 6)])
 

@@ -181,7 +181,7 @@ class LocalStore:
             return 0
         for e in entries:
             parts = e.name.split("-", 2)
-            if len(parts) < 3 or parts[0] != "put" or not parts[1].isdigit():
+            if len(parts) < 3 or parts[0] != "put" or not (parts[1].isascii() and parts[1].isdigit()):
                 continue
             pid = int(parts[1])
             if pid == os.getpid() or _alive(pid):

@@ -220,7 +220,7 @@ def parse_table_item(d: Any, path: str = "") -> SampleTableItem:
     counts = []
     for key in ("WorkerConfirmCount", "WorkerDisconfirmCount"):
         v = vals.get(key, 0)
-        if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        if isinstance(v, str) and v.strip().lstrip("-").isascii() and v.strip().lstrip("-").isdigit():
             v = int(v)
         if isinstance(v, float) and v.is_integer():
             v = int(v)

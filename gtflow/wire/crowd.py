@@ -83,6 +83,12 @@ class InputImageProperties(WireValue):
 
     _ORDER: ClassVar[tuple[str, ...]] = ("height", "width")
 
+    def _check(self, path: str) -> None:
+        # a zero or negative size would put every box outside the image (the lint rejects it)
+        for name, v in (("height", self.height), ("width", self.width)):
+            if v <= 0:
+                raise fail(join(path, name), f"expected a positive size, got {v}")
+
 
 
 
