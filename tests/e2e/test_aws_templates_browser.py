@@ -53,6 +53,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     queue("tier", "dynamic-two-tier-image-classification.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
     queue("ner", "named-entity-recognition.liquid.html", {"taskObject": TEXT, "labels": NER_LABELS})
     queue("inst", "instance-segmentation.liquid.html", {"taskObject": "s3://bucket/img/scene.png"})
+    queue("ner2", "named-entity-recognition-with-additional-classification.liquid.html", {})
     tq.register_queue("probe", owner="test", title="probe", template=(
         '<crowd-form><crowd-input name="note"></crowd-input></crowd-form>'
         '<p id="evil" title="{{ task.input.evil }}">{{ task.input.evil }}</p>'
@@ -142,26 +143,11 @@ def test_unwrapped_entity_annotation_submits_itself(portal: dict[str, Any], page
     tq: TaskQueue = portal["tq"]
     tf = _open(page, portal, "ner")
     tf.locator("crowd-entity-annotation .cw-entity-text").wait_for()
-    assert tf.locator("crowd-form").count() == 0  # as AWS ships it: no crowd-form around it
+    assert tf.evaluate("document.querySelectorAll('crowd-form').length") == 0  # as AWS ships it: no crowd-form
 
-    def tag(start: int, end: int) -> None:
-        tf.evaluate("""([a, b]) => {
-            const box = document.querySelector('crowd-entity-annotation .cw-entity-text');
-            const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
-            let pos = 0, r = document.createRange(), node;
-            while ((node = walker.nextNode())) {
-              const n = node.data.length;
-              if (pos <= a && a <= pos + n) r.setStart(node, a - pos);
-              if (pos <= b && b <= pos + n) { r.setEnd(node, b - pos); break; }
-              pos += n;
-            }
-            const s = getSelection(); s.removeAllRanges(); s.addRange(r);
-            box.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
-        }""", [start, end])
-
-    tag(0, 5)  # Alice, with the first label
+    _tag(tf, 0, 5)  # Alice, with the first label
     page.keyboard.press("2")
-    tag(17, 22)  # Paris, as a place
+    _tag(tf, 17, 22)  # Paris, as a place
     with page.expect_navigation():
         tf.locator("crowd-entity-annotation .cw-self-submit").click()
     [answer] = tq.answers("ner", "t1")
@@ -170,6 +156,47 @@ def test_unwrapped_entity_annotation_submits_itself(portal: dict[str, Any], page
         {"endOffset": 22, "label": "place", "startOffset": 17},
     ]}}
     validate_element_output("crowd-entity-annotation", answer.answer["entities"], strict=True)
+
+
+def _tag(tf: Any, start: int, end: int) -> None:
+    """Select code points start..end of the entity text and let the element tag them."""
+    tf.evaluate("""([a, b]) => {
+        const box = document.querySelector('crowd-entity-annotation .cw-entity-text');
+        const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+        let pos = 0, r = document.createRange(), node;
+        while ((node = walker.nextNode())) {
+          const n = node.data.length;
+          if (pos <= a && a <= pos + n) r.setStart(node, a - pos);
+          if (pos <= b && b <= pos + n) { r.setEnd(node, b - pos); break; }
+          pos += n;
+        }
+        const s = getSelection(); s.removeAllRanges(); s.addRange(r);
+        box.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+    }""", [start, end])
+
+
+def test_entity_annotation_with_additional_questions_in_its_shadow_form(portal: dict[str, Any], page: Any) -> None:
+    """AWS's NER template that moves radio buttons into the element's own (shadow) crowd-form:
+    the questions show, and their answers are submitted with the entities."""
+    tq: TaskQueue = portal["tq"]
+    tf = _open(page, portal, "ner2")
+    tf.locator("crowd-entity-annotation .cw-entity-text").wait_for()
+    radio = tf.locator("crowd-radio-button .cw-check-text", has_text="Technology")  # moved by the template
+    radio.wait_for()
+    assert tf.evaluate("document.querySelector('crowd-entity-annotation').shadowRoot.contains("
+                       "document.querySelector('crowd-entity-annotation').shadowRoot.getElementById('additionalQuestions'))")
+    tf.locator("crowd-entity-annotation .cw-label", has_text="Company").click()
+    _tag(tf, 0, 6)  # "Amazon"
+    radio.click()
+    with page.expect_navigation():
+        tf.locator("crowd-entity-annotation .cw-self-submit").click()
+    [answer] = tq.answers("ner2", "t1")
+    assert answer.answer == {
+        "tech": {"tech": True}, "politics": {"politics": False},
+        "crowd-entity-annotation": {"entities": [{"endOffset": 6, "label": "company", "startOffset": 0}]},
+    }
+    validate_element_output("crowd-entity-annotation", answer.answer["crowd-entity-annotation"], strict=True)
+    validate_element_output("crowd-radio-button", answer.answer["tech"], strict=True)
 
 
 def test_instance_segmentation_paints_instances(portal: dict[str, Any], page: Any) -> None:

@@ -218,8 +218,11 @@
   }
 
   class CrowdForm extends CrowdElement {
+    // GT's crowd-form wraps a native form and exposes it; templates append fields to it.
+    get form() { return this; }
     setup() {
       var self = this;
+      if (this.hasAttribute("data-cw-shim")) return;  // the inner form of a self-submitting element
       var hasSubmit = this.querySelector('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"]');
       if (!hasSubmit) {
         var b = document.createElement("crowd-button");
@@ -1201,13 +1204,25 @@
         var submit = h("button", { type: "button", class: "cw-btn cw-primary cw-self-submit", "data-cw-internal": "", text: "Submit" });
         submit.addEventListener("click", function () { self.submitTask(); });
         this.appendChild(h("div", { class: "cw-self-submit-bar" }, [submit]));
+        // As in GT, its own form lives in an open shadow root: templates add questions with
+        // el.shadowRoot.querySelector('crowd-form').form.appendChild(...), and they are submitted too.
+        if (this.attachShadow && !this.shadowRoot) {
+          var root = this.attachShadow({ mode: "open" });
+          root.appendChild(document.createElement("slot"));
+          if (SCRIPT_SRC) {
+            root.appendChild(h("link", { rel: "stylesheet", href: SCRIPT_SRC.replace(/crowd-html-elements(-v\d+)?\.js(\?.*)?$/, "crowd-elements.css") }));
+          }
+          this.shim = document.createElement("crowd-form");
+          this.shim.setAttribute("data-cw-shim", "");
+          root.appendChild(this.shim);
+        }
       }
     }
     // The self-submitting form: {"<name>": {"entities": [...]}} through the same event a crowd-form uses.
     submitTask() {
       var ev = new Event("submit", { cancelable: true });
       if (!this.dispatchEvent(ev)) return false;
-      var answer = {};
+      var answer = this.shim ? collect(this.shim) : {};
       answer[this.getAttribute("name") || "crowd-entity-annotation"] = this.crowdValue();
       var handled = !document.dispatchEvent(new CustomEvent("crowd-form-submit", { cancelable: true, detail: { answer: answer, form: this } }));
       if (!handled) {
