@@ -1,8 +1,9 @@
 """Local review portal: time to answer a task page with 10,000 pending tasks in the queue.
 
-One worker opens the next task (``GET /queues/q/next`` -> 303 -> ``GET /queues/q/tasks/<id>``:
-``TaskQueue.next_task``, acceptance, the Liquid render with a signed image URL, the page
-shell) and submits it (not timed), over and over. The same loop on a queue that holds one
+One worker opens the next task as a browser does (``GET /queues/q/next`` -> 303 ->
+``GET /queues/q/tasks/<ref>``, then the sandboxed frame ``GET .../frame``: ``TaskQueue.next_task``,
+the hold, the Liquid render with a signed image URL, the page shell, the frame) and submits it
+(not timed), over and over. The same loop on a queue that holds one
 pending task at a time is the baseline, measured in the same run. In-process (Starlette's
 TestClient, no sockets), so the figures are the portal's own cost. ``TaskQueue.next_task``
 alone is timed the same way.
@@ -49,10 +50,11 @@ def _loop(tq: Any, client: Any, n: int, *, refill: str = "") -> list[float]:
         t0 = time.perf_counter()
         r = client.get("/queues/q/next", follow_redirects=False)
         page = client.get(r.headers["location"])
+        frame = client.get(r.headers["location"] + "/frame")
         times.append(time.perf_counter() - t0)
-        assert page.status_code == 200
-        task_id = r.headers["location"].rsplit("/", 1)[1]
-        tq.submit("q", task_id, "w", {"annotatedResult": {"boundingBoxes": []}})
+        assert page.status_code == 200 and frame.status_code == 200
+        task = tq.task_by_ref("q", r.headers["location"].rsplit("/", 1)[1])  # URLs carry the ref
+        tq.submit("q", task.task_id, "w", {"annotatedResult": {"boundingBoxes": []}})
     return times
 
 
@@ -91,7 +93,7 @@ def run(quick: bool) -> list[Measurement]:
         c1.close()
         cn.close()
     return [
-        Measurement(f"open next task page, {big:,} pending (median of {n})", _ms(full), "ms",
+        Measurement(f"open next task page + frame, {big:,} pending (median of {n})", _ms(full), "ms",
                     "same, 1 pending", _ms(base), higher_is_better=False,
                     note=f"p95 {_p95(full):.1f} ms vs {_p95(base):.1f} ms"),
         Measurement(f"TaskQueue.next_task, {big:,} pending (median of {n})", _ms(nt_full), "ms",
