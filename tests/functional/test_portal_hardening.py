@@ -310,6 +310,10 @@ def test_cli_manages_teams(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "no such team" in r.output
     r = runner.invoke(cli, ["portal", "--root", root, "team", "remove", "red", "ann"])
     assert r.exit_code == 0 and tq.teams()["red"]["members"] == []
+    tq.add_task("q1", "bad", {"taskObject": "x"})
+    tq.report_problem("q1", "bad", "ann", "template failed to render: grant_read_access: ...")
+    r = runner.invoke(cli, ["portal", "--root", root, "list"])
+    assert "broken task: queue q1 task bad (worker ann): template failed to render" in r.output
 
 
 def test_real_server_stops_a_chunked_200_mib_post(env: dict[str, Any]) -> None:
