@@ -13,6 +13,8 @@ __all__ = ["AwsBackend"]
 
 class AwsBackend(Backend):
     name = "aws"
+    capabilities = frozenset({"human_loops", "verdicts", "labeling_jobs", "training", "endpoints",
+                              "aws_clients", "dry_run"})
 
     def client(self, service: str) -> Any:
         """A standard-retry boto3 client for ``service`` in the configured region (cached)."""
@@ -31,3 +33,10 @@ class AwsBackend(Backend):
         from gtflow.a2i.aws import AwsHumanLoops
 
         return AwsHumanLoops(self.client("sagemaker-a2i-runtime"), self.client("sagemaker"), self.store)
+
+    @cached_property
+    def verdicts(self) -> Any:
+        """The DynamoDB verdict table (``gtflow-verdicts``; :class:`gtflow.verdicts.dynamodb.DynamoVerdictTable`)."""
+        from gtflow.verdicts.dynamodb import DEFAULT_TABLE, DynamoVerdictTable
+
+        return DynamoVerdictTable(DEFAULT_TABLE, client=self.client("dynamodb"))

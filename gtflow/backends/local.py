@@ -17,6 +17,13 @@ __all__ = ["LocalBackend"]
 class LocalBackend(Backend):
     name = "local"
 
+    @property
+    def capabilities(self) -> frozenset[str]:  # type: ignore[override]
+        caps = {"task_queue", "human_loops", "verdicts", "labeling_jobs", "training", "endpoints", "portal"}
+        if not self.config.s3_store:
+            caps.add("local_files")
+        return frozenset(caps)
+
     @cached_property
     def store(self) -> ObjectStore:
         """The folder ``root`` (default), or S3 / an S3-compatible store (``store: s3://``)."""
