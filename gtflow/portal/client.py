@@ -8,7 +8,8 @@ person's: ``POST /queues/{q}/tasks/{id}/submit`` -> :meth:`TaskQueue.submit`.
     >>> from gtflow.tasks import TaskQueue
     >>> from gtflow.portal import create_app
     >>> store = LocalStore(tempfile.mkdtemp()); tq = TaskQueue.for_store(store)
-    >>> _ = tq.register_queue("q", owner="test", template="<crowd-form></crowd-form>", title="T")
+    >>> _ = tq.register_queue("q", owner="test", title="T",
+    ...     template='<crowd-form><crowd-checkbox name="ok"></crowd-checkbox></crowd-form>')
     >>> _ = tq.add_task("q", "t1", {"x": 1})
     >>> client = PortalClient(create_app(store, tq), tq.add_worker("alice"))
     >>> task = client.next_task("q")
