@@ -6,7 +6,7 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -57,7 +57,7 @@ def prompt_cmd(config, text, rules_file, comprehend, endpoint, guardrail, guardr
     )
     from gtflow.moderation.prompt import negative_prompts
 
-    clfs: list = []
+    clfs = cast(list[Any], [])
     if comprehend or endpoint or guardrail:
         from gtflow.store.s3 import make_client
 
@@ -147,7 +147,7 @@ def image_cmd(config, image, provider, guardrail, guardrail_version, rekognition
     Exit 0 safe, 1 unsafe or for review.
 
     With no provider named, the offline image model of gtflow[moderation] scores it."""
-    backend: Any = open_backend(config)  # .client() on the aws backend
+    backend = open_backend(config)
     # a local file goes as bytes; an s3:// URI goes by reference to Rekognition on AWS, else through the store
     by_ref = rekognition and config.backend == "aws"
     store = None if by_ref else backend.store
@@ -191,7 +191,7 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
     command calls DetectModerationLabels per image.)"""
     from gtflow.moderation import LocalReview, screen
 
-    backend: Any = open_backend(config)  # .client() on the aws backend
+    backend = open_backend(config)
     store = backend.store
     classifiers = [c for c, on in (("FreeOfPersonallyIdentifiableInformation", free_of_pii),
                                    ("FreeOfAdultContent", free_of_adult_content)) if on]
@@ -226,7 +226,7 @@ def adapter_cmd(config, decisions_prefix, out_prefix, model_threshold, start, pr
     while they are not met (the manifests are written either way, --start is refused)."""
     from gtflow.moderation import build_adapter_data, read_decisions, start_adapter_training
 
-    backend: Any = open_backend(config)  # .client() on the aws backend
+    backend = open_backend(config)
     data = build_adapter_data(backend.store, read_decisions(backend.store, decisions_prefix), out_prefix,
                               model_threshold=model_threshold, enforce_minimums=False)
     click.echo(json.dumps(data.__dict__, indent=1))
@@ -237,7 +237,7 @@ def adapter_cmd(config, decisions_prefix, out_prefix, model_threshold, start, pr
     if start:
         if config.backend != "aws" or not project or not output_prefix:
             raise UsageError("--start needs --backend aws, --project and --output")
-        click.echo(json.dumps(start_adapter_training(backend.client("rekognition"), data, project_name=project,
+        click.echo(json.dumps(start_adapter_training(cast(Any, backend).client("rekognition"), data, project_name=project,
                                                      output_prefix=output_prefix)))
 
 
