@@ -337,10 +337,45 @@ def _check_consolidation_request(item: ItemReport, value: Any) -> None:
         for j, ann in enumerate(it.annotations):
             if ann.annotation_data.content is None:
                 continue
+            where = f"[{i}].annotations[{j}].annotationData"
             try:
-                ann.annotation_data.parse_content(f"[{i}].annotations[{j}].annotationData")
+                content = ann.annotation_data.parse_content(where)
             except ContractError as exc:
                 _contract(item, exc)
+                continue
+            _check_answer(item, content, f"{where}.content")
+
+
+def _check_answer(item: ItemReport, answer: Mapping[str, Any], path: str) -> None:
+    """A worker's form submission: each widget's output through its crowd element's type."""
+    widgets = crowd_widgets(answer)
+    try:
+        _crowd.parse_form_output(answer, widgets, path)
+    except ContractError as exc:
+        _contract(item, exc)
+        return
+    found = sorted(set(widgets.values()))
+    if found:
+        note = "answers hold " + ", ".join(found)
+        if note not in item.notes:
+            item.notes.append(note)
+
+
+def _check_answers(item: ItemReport, answers: Iterable[Any], key: str) -> None:
+    for i, answer in enumerate(answers):
+        _check_answer(item, answer.answer_content, f"{key}[{i}].answerContent")
+
+
+def _check_worker_response(item: ItemReport, value: Any) -> None:
+    typed = _round_trip(item, value, _gt.WorkerResponse.from_dict)
+    if typed is not None:
+        _check_answers(item, typed.answers, "answers")
+
+
+def _check_a2i_output(item: ItemReport, value: Any) -> None:
+    typed = _round_trip(item, value, _a2i.HumanLoopOutput.from_dict)
+    if typed is not None:
+        _check_answers(item, typed.human_answers, "humanAnswers")
 
 
 def _check_consolidation_response(item: ItemReport, value: Any) -> None:
@@ -502,8 +537,8 @@ _CHECKERS: dict[str, Callable[[ItemReport, Any], None]] = {
     "post-annotation-event": _check_post_event,
     "consolidation-request": _check_consolidation_request,
     "consolidation-response": _check_consolidation_response,
-    "worker-response": lambda i, v: _round_trip(i, v, _gt.WorkerResponse.from_dict) and None,
-    "a2i-output": lambda i, v: _round_trip(i, v, _a2i.HumanLoopOutput.from_dict) and None,
+    "worker-response": _check_worker_response,
+    "a2i-output": _check_a2i_output,
     "a2i-status-change-event": lambda i, v: _round_trip(i, v, _a2i.HumanLoopStatusChangeEvent.from_dict) and None,
     "start-human-loop-response": lambda i, v: _round_trip(i, v, _a2i.StartHumanLoopResponse.from_dict) and None,
     "describe-human-loop-response": lambda i, v: _round_trip(i, v, _a2i.DescribeHumanLoopResponse.from_dict) and None,

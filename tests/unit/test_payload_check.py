@@ -136,3 +136,13 @@ def test_image_classification_on_a_text_object_is_a_warning(tmp_path: Path) -> N
 
     report = validate_manifest(p, labels=True)
     assert report.valid and report.warning_count == 1
+
+
+def test_answers_inside_a2i_outputs_and_requests_are_checked_per_element() -> None:
+    real = json.loads((CORPUS / "a2i_output_comprehend_custom_classification.json").read_text())
+    ok = pc.check_text(json.dumps(real))
+    assert ok.faithful and "answers hold crowd-classifier-multi-select" in ok.items[0].notes
+    real["humanAnswers"][0]["answerContent"]["category"]["labels"] = "World"  # not a list
+    bad = pc.check_text(json.dumps(real))
+    assert not bad.valid
+    assert bad.items[0].problems[0].field == "humanAnswers[0].answerContent.category.labels"
