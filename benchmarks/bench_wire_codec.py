@@ -10,7 +10,10 @@ lines per CPU second):
   parses: what ``manifest validate --task object-detection`` uses, :mod:`gtflow.manifest.fast`);
 * ``json.loads`` + :meth:`gtflow.wire.OutputLabel.from_line` (gtflow's pure-Python codec:
   typed values, unknown keys and key order kept, what Lambda handlers run) and the same with a
-  write back (``to_items``) for the round trip.
+  write back (``to_items``) for the round trip;
+* that round trip with the hand-written ``from_dict``/``to_dict`` bodies the codec replaced
+  (the tree of the commit before ``wire: one codec``, from ``git archive``, in a subprocess,
+  alternating with this commit's in the same run).
 
 The decision it supports (docs/wire.md): the wire types keep one pure-Python codec (it runs in
 Lambda zips with no wheel, and keeps key order and unknown keys, which msgspec structs drop);
@@ -92,7 +95,51 @@ def run(quick: bool = False) -> list[Measurement]:
         for name, fn in cases.items():
             rates[name] = max(rates.get(name, 0.0), _rate(fn, n, 1))
     base = rates["json.loads"]
-    return [
+    rows = [
         Measurement(f"decode one OD output line: {name} ({len(raw)} bytes)", r, "lines/s", "json.loads", base)
         for name, r in rates.items() if name != "json.loads"
     ]
+    old = _old_vs_new(n // 10, rounds)
+    if old is not None:
+        rows.append(Measurement("wire read + write back of one OD output line, this commit's codec", old[1],
+                                "lines/s", "hand-written from_dict/to_dict (commit before the codec)", old[0]))
+    return rows
+
+
+_ROUND_TRIP = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from gtflow.wire import OutputLabel
+d = json.loads(sys.argv[2])
+t = time.process_time()
+for _ in range(int(sys.argv[3])):
+    OutputLabel.from_line(d, "bounding-box").to_items()
+print(int(sys.argv[3]) / (time.process_time() - t))
+"""
+
+
+def _old_vs_new(n: int, rounds: int) -> tuple[float, float] | None:
+    """Round trips/s of the codec before (hand-written) and now, alternating, best of rounds."""
+    import io
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(["git", "log", "--format=%H", "--grep", "wire: one codec", "-1"], cwd=root,
+                         capture_output=True, text=True).stdout.strip()
+    tree = subprocess.run(["git", "archive", f"{sha}^", "gtflow"], cwd=root, capture_output=True) if sha else None
+    if tree is None or tree.returncode != 0:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(tree.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        best = {tmp: 0.0, str(root): 0.0}
+        for _ in range(rounds):
+            for where in best:
+                out = subprocess.run([sys.executable, "-c", _ROUND_TRIP, where, LINE, str(n)],
+                                     capture_output=True, text=True, check=True)
+                best[where] = max(best[where], float(out.stdout))
+        return best[tmp], best[str(root)]

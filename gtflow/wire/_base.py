@@ -271,6 +271,15 @@ def _num(value: Any, path: str, marker: _Number = _Number()) -> float | int:
     return value
 
 
+_SIZE = _Number(0, "a non-negative number")
+
+
+def _size(value: Any, path: str) -> float | int:
+    if type(value) is int and value >= 0:
+        return value
+    return _num(value, path, _SIZE)
+
+
 def _int(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(path, f"expected an integer, got {type_name(value)}")
@@ -299,6 +308,9 @@ def _any(value: Any, path: str) -> Any:
     return value
 
 
+_FAST_TYPES = ((_str, str), (_int, int), (_bool, bool), (_num, int))
+
+
 _SCALAR_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
 
 
@@ -311,7 +323,9 @@ def _decoder(tp: Any) -> tuple[Callable[[Any, str], Any], bool]:
         base, *marks = typing.get_args(tp)
         for m in marks:
             if isinstance(m, _Number):
-                return (lambda v, p, _m=m: _num(v, p, _m)), False
+                if m.minimum == 0:
+                    return _size, False
+                return (_num if m.minimum is None else (lambda v, p, _m=m: _num(v, p, _m))), False
         return _decoder(base)
     if tp is str:
         return _str, False
@@ -388,9 +402,18 @@ class _Spec:
     write_order: tuple[tuple[str, str], ...]  # (attr, key) in the order gtflow writes them
     has_extra: bool
     has_order: bool
+    # slot setters in field order (fields, then extra, then key_order) when every field of the
+    # dataclass is one of those and it has no __post_init__: reading skips the frozen __init__
+    setters: tuple[Callable[[Any, Any], None], ...] | None
+    check: Callable[[Any, str], None] | None
+    # (key, required, accepts null, parse, type fast path) per field, for the reading loop
+    rows: tuple[tuple[str, bool, bool, Callable[[Any, str], Any], type | None], ...] = ()
 
 
 _SPECS: dict[type, _Spec] = {}
+# decoders whose value may be taken as is when its type is exactly this (bool is not int)
+_FAST: dict[Callable[[Any, str], Any], type] = dict(_FAST_TYPES)
+_ABSENT: Any = object()
 
 
 def _spec(cls: type) -> _Spec:
@@ -423,12 +446,21 @@ def _spec(cls: type) -> _Spec:
     key_of = {f.attr: f.key for f in fields}
     order = getattr(cls, "_ORDER", None) or tuple(key_of.values())
     attr_of = {f.key: f.attr for f in fields}
+    names = [f.attr for f in fields] + ["extra"] * has_extra + ["key_order"] * has_order
+    setters: tuple[Callable[[Any, Any], None], ...] | None = None
+    if {f.name for f in dataclasses.fields(cls)} == set(names) and not hasattr(cls, "__post_init__"):
+        slots = [next((k.__dict__[n] for k in cls.__mro__ if n in k.__dict__), None) for n in names]
+        if all(hasattr(s, "__set__") and type(s).__name__ == "member_descriptor" for s in slots):
+            setters = tuple(s.__set__ for s in slots)  # type: ignore[union-attr]
     spec = _Spec(
         fields=tuple(fields),
         by_key={f.key: f for f in fields},
         write_order=tuple((attr_of[k], k) for k in order if k in attr_of),
         has_extra=has_extra,
         has_order=has_order,
+        setters=setters,
+        check=getattr(cls, "_check", None),
+        rows=tuple((f.key, f.required, f.nullable or not f.required, f.parse, _FAST.get(f.parse)) for f in fields),
     )
     _SPECS[cls] = spec
     return spec
@@ -479,30 +511,39 @@ class WireValue:
     def from_dict(cls: type[T], d: Any, path: str = "") -> T:
         """Read a payload object: each declared key checked against its type, unknown keys kept
         in ``extra`` (or refused by a strict type), the input's key order remembered."""
-        spec = _spec(cls)
-        d = expect_object(d, path)
-        kwargs: dict[str, Any] = {}
-        for f in spec.fields:
-            if f.key in d:
-                v = d[f.key]
-                if v is None and (f.nullable or not f.required):
-                    kwargs[f.attr] = None
-                else:
-                    kwargs[f.attr] = f.parse(v, join(path, f.key))
-            elif f.required:
-                raise fail(join(path, f.key), "missing required field")
+        spec = _SPECS.get(cls) or _spec(cls)
+        if type(d) is not dict and not isinstance(d, Mapping):
+            raise fail(path, f"expected an object, got {type_name(d)}")
+        values: list[Any] = []
+        append = values.append
+        for key, required, null_ok, parse, fast in spec.rows:
+            v = d.get(key, _ABSENT)
+            if fast is not None and type(v) is fast:  # a str for str, an int for int: as is
+                append(v)
+            elif v is _ABSENT:
+                if required:
+                    raise fail(f"{path}.{key}" if path else key, "missing required field")
+                append(None)
+            elif v is None and null_ok:
+                append(None)
             else:
-                kwargs[f.attr] = None
+                append(parse(v, f"{path}.{key}" if path else key))
         if spec.has_extra:
-            kwargs["extra"] = {k: v for k, v in d.items() if k not in spec.by_key}
+            by_key = spec.by_key
+            values.append({k: v for k, v in d.items() if k not in by_key})
         else:
             forbid_extra(d, spec.by_key, path)
         if spec.has_order:
-            kwargs["key_order"] = tuple(d)
-        value = cls(**kwargs)
-        check = getattr(value, "_check", None)
-        if check is not None:
-            check(path)
+            values.append(tuple(d))
+        if spec.setters is not None:
+            value = object.__new__(cls)
+            for setter, v in zip(spec.setters, values, strict=True):
+                setter(value, v)
+        else:
+            names = [f.attr for f in spec.fields] + ["extra"] * spec.has_extra + ["key_order"] * spec.has_order
+            value = cls(**dict(zip(names, values, strict=True)))
+        if spec.check is not None:
+            spec.check(value, path)
         return value
 
     def to_dict(self) -> dict[str, Any]:
