@@ -63,7 +63,7 @@ def line_decoder(attr: str, num_classes: int | None = None) -> Any:
                              rename={"class_map": _CLASS_MAP}, gc=False)
     line = msgspec.defstruct(
         "Line",
-        [("source_ref", Annotated[str, Meta(pattern="^s3://")]), ("label", label), ("meta", meta | UnsetType, UNSET)],
+        [("source_ref", str), ("label", label), ("meta", meta | UnsetType, UNSET)],  # s3:// checked after
         rename={"source_ref": "source-ref", "label": attr, "meta": metadata_key(attr)}, gc=False,
     )
     return msgspec.json.Decoder(line)
@@ -85,6 +85,7 @@ class Lane:
         self.decode_map = msgspec.json.Decoder(dict[str, str]).decode
         self.errors = (msgspec.ValidationError, msgspec.DecodeError)
         self.maps: dict[bytes, set[int]] = {}  # class-map as written -> the ids it names
+        self.covered: set[bytes] = set()
 
     def scan(self, numbered: Iterator[tuple[int, bytes]], one: Callable[[int, bytes], None], blanks: list[int],
              write: Callable[[bytes], Any] | None, tick: Callable[[int], None], every: int, n: int) -> tuple[int, int]:
@@ -117,11 +118,17 @@ class Lane:
         # The common case, inlined (this loop is the hot path): a record that passes every check
         # is counted here; any other goes to the slow path, which reports what is wrong.
         lint, maps, unset, check = self.lint, self.maps, msgspec.UNSET, self.check
-        add_ids = lint.class_ids.update
+        class_ids = lint.class_ids
+        covered = self.covered  # class-maps whose ids are all in class_ids already
         accepted = boxes = 0
+        most = lint.max_boxes
         n = first - 1
+        startswith = str.startswith
         for rec, raw in zip(recs, raws, strict=True):
             n += 1
+            if not startswith(rec.source_ref, "s3://"):
+                one(n, raw)
+                continue
             label = rec.label
             size = label.image_size[0]
             width, height = size.width, size.height
@@ -135,25 +142,31 @@ class Lane:
                 meta = rec.meta
                 count = len(anns)
                 if count and meta is not unset and (meta.objects is None or len(meta.objects) == count):
-                    known = maps.get(bytes(meta.class_map))
+                    key = bytes(meta.class_map)
+                    known = maps.get(key)
                     if known is not None and known.issuperset(ids):
                         # nothing to report: count it
-                        if count > lint.max_boxes:
-                            lint.max_boxes = count
+                        if count > most:
+                            lint.max_boxes = most = count
                             lint.max_boxes_line = n
                         boxes += count
-                        add_ids(ids)
+                        if key not in covered:
+                            class_ids.update(ids)
+                            if class_ids.issuperset(known):
+                                covered.add(key)
                         accepted += 1
                         if write is not None:
                             write(raw if raw.endswith(b"\n") else raw + b"\n")
                         continue
                 keep = check(rec, n)  # the rarer cases (no boxes, a new class-map, ...)
+                most = lint.max_boxes
                 if keep is not None:
                     accepted += 1
                     if write is not None and keep:
                         write(raw if raw.endswith(b"\n") else raw + b"\n")
                     continue
             one(n, raw)
+            most = lint.max_boxes
         lint.boxes += boxes
         return accepted
 
@@ -178,6 +191,8 @@ class Lane:
 
     def check(self, rec: Any, n: int) -> bool | None:
         """Count one decoded line; ``None`` (nothing counted) when the slow path must see it."""
+        if not rec.source_ref.startswith("s3://"):
+            return None
         label = rec.label
         size = label.image_size[0]
         width, height = size.width, size.height
@@ -217,6 +232,7 @@ class Lane:
             if not lint._map_problem:  # a map with a problem is merged (and reported) again
                 if len(self.maps) >= 4096:
                     self.maps.clear()
+                    self.covered.clear()
                 self.maps[key] = known
         lint.class_ids.update(ids)
         if known is not None and not known.issuperset(ids):
