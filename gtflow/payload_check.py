@@ -375,7 +375,7 @@ def _check_worker_response(item: ItemReport, value: Any) -> None:
 def _check_a2i_output(item: ItemReport, value: Any) -> None:
     typed = _round_trip(item, value, _a2i.HumanLoopOutput.from_dict)
     if typed is not None:
-        _check_answers(item, typed.human_answers, "humanAnswers")
+        _check_answers(item, typed.human_answers, _a2i.HumanLoopOutput.key_of("human_answers"))
 
 
 def _check_consolidation_response(item: ItemReport, value: Any) -> None:
