@@ -195,3 +195,29 @@ def test_registry_matches_the_javascript() -> None:
     assert defined == IMPLEMENTED_ELEMENTS
     unsupported = set(re.findall(r'"(crowd-[a-z-]+)"', js.split("var UNSUPPORTED = [", 1)[1].split("];", 1)[0]))
     assert unsupported == NOT_IMPLEMENTED
+
+
+def test_the_demo_reviewer_passes_the_door(tmp_path: Path) -> None:
+    """The demo's simulated reviewer (mistakes included) answers the demo's review UI through
+    the portal: every answer it gives is one the template can produce, so none is refused."""
+    from gtflow.a2i import FlowDefinition, HumanTaskUi, LocalHumanLoops
+    from gtflow.a2i.workflow import PredictionItem, start_for_predictions
+    from gtflow.demo.reviewer import SimulatedReviewer, truth_by_image
+    from gtflow.portal import PortalClient
+    from gtflow.routing import Prediction, RoutingPolicy
+    from gtflow.training.synthetic import DEFAULT_CLASSES, generate_dataset
+
+    store = LocalStore(tmp_path / "root")
+    pool = generate_dataset(store, "s3://demo/data/pool", 12, seed=5, image_size=96, label_attribute="bounding-box",
+                            manifest_uri="s3://demo/data/pool.manifest")
+    loops = LocalHumanLoops.for_store(store)
+    ui = loops.create_human_task_ui(HumanTaskUi.bundled("demo-od-ui"))
+    loops.create_flow_definition(FlowDefinition("demo-review", "s3://demo/a2i", ui, "Check", "Fix the boxes"))
+    items = [PredictionItem(Prediction.from_response(r["source-ref"], {"prediction": []}), (96, 96)) for r in pool]
+    start_for_predictions(loops, "demo-review", items, RoutingPolicy(threshold=0.5, route_empty=True),
+                          dict(enumerate(DEFAULT_CLASSES)))
+    reviewer = SimulatedReviewer(truth_by_image(pool, "bounding-box"), miss_rate=0.2, swap_rate=0.5, seed=1)
+    queue_name = loops.flow("demo-review").name
+    with PortalClient(create_app(store, loops.queue), loops.queue.add_worker("sim")) as client:
+        assert reviewer.review_all(client, loops.queue, queue_name) == 12  # none refused (422 would raise)
+    assert loops.queue.counts(queue_name).complete == 12
