@@ -181,6 +181,18 @@ def test_skipping_changed_work_asks_first(portal: dict[str, Any], page: Any) -> 
     page.locator("#gtp-skip").click()
     page.wait_for_timeout(300)
     assert asked and "not saved" in asked[0] and page.url == url  # stayed
+    # a reload asks too (the browser's own "leave site?" prompt)
+    kinds: list[str] = []
+
+    def stay(d: Any) -> None:
+        kinds.append(d.type)
+        d.dismiss()
+
+    page.once("dialog", stay)
+    page.evaluate("setTimeout(() => location.reload(), 0)")
+    page.wait_for_timeout(500)
+    assert kinds == ["beforeunload"] and page.url == url
+    assert _count(tf, "crowd-keypoint") == 1  # the point is still there
     page.once("dialog", lambda d: d.accept())
     with page.expect_navigation():
         page.locator("#gtp-skip").click()
