@@ -440,20 +440,20 @@ def consolidate_boxes(
         if why is not None:
             out.append(failure_item(obj.dataset_object_id, attr, why))
             continue
-        fused = next(fused_all)
-        fused.sort(key=lambda f: (index[f.label], f.left, f.top, f.width, f.height))
         counts = Counter(sizes)
         (w, h), _ = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        # a fused box is clipped to the image; one of no area there (a 0x0 click, a box drawn
+        # off the image) is dropped: the consolidated label always passes the OD lint
+        fused = [(f, xywh) for f in next(fused_all) if (xywh := _inside(f, w, h)) is not None]
+        fused.sort(key=lambda fx: (index[fx[0].label], *fx[1]))
         value = ObjectDetectionLabel(
-            annotations=tuple(
-                BoundingBoxAnnotation(index[f.label], f.left, f.top, f.width, f.height) for f in fused
-            ),
+            annotations=tuple(BoundingBoxAnnotation(index[f.label], *xywh) for f, xywh in fused),
             image_size=(ImageSize(w, h, 3),),
         )
-        used = sorted({index[f.label] for f in fused})
+        used = sorted({index[f.label] for f, _ in fused})
         meta = ObjectDetectionMetadata(
             class_map={str(i): cats[i] for i in used},
-            objects=tuple(ObjectConfidence(f.confidence) for f in fused),
+            objects=tuple(ObjectConfidence(f.confidence) for f, _ in fused),
             job_name=labeling_job_ref(ctx.job_name),
             human_annotated="yes",
             creation_date=ctx.creation_date,
@@ -461,3 +461,11 @@ def consolidate_boxes(
         out.append(response_item(obj.dataset_object_id, OutputLabel(attr, value, meta).to_items()))
     return out
 
+
+def _inside(f: Any, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """``(left, top, width, height)`` of fused box ``f`` clipped to the image, None if nothing is left."""
+    x1, y1 = max(0, f.left), max(0, f.top)
+    x2, y2 = min(width, f.left + f.width), min(height, f.top + f.height)
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return x1, y1, x2 - x1, y2 - y1

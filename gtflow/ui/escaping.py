@@ -22,6 +22,8 @@ from typing import Any
 from liquid import is_undefined as _liquid_is_undefined
 from markupsafe import Markup
 
+from gtflow.errors import TemplateError
+
 __all__ = ["escape_html", "escape_once", "to_json", "json_text", "stringify"]
 
 # Ruby Liquid's StandardFilters::HTML_ESCAPE (the same characters as CGI.escapeHTML).
@@ -85,7 +87,7 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{value!r} cannot be written as JSON")
+            raise TemplateError(f"{value!r} cannot be written as JSON (to_json)", field="to_json")
         return value
     if _is_undefined(value):
         str(value)  # StrictUndefined raises UndefinedError here
