@@ -85,6 +85,9 @@ def start_for_predictions(
     header: str | None = None,
     dry_run: bool = False,
     planned: list[Any] | None = None,
+    strategy: Any = None,
+    budget: Any = None,
+    flipped: Mapping[str, Prediction] | None = None,
 ) -> list[RoutedLoop]:
     """Route every prediction, build the review input of each routed one, start the loops.
 
@@ -92,9 +95,20 @@ def start_for_predictions(
     the policy's ``min_score``) are not drawn. With ``dry_run`` nothing is started. Reruns
     start nothing twice (see :meth:`HumanLoops.start_many`). ``planned`` (a list) receives the
     :class:`~gtflow.a2i.human_loops.LoopInput` (name and InputContent) of every routed loop.
+    A ``strategy`` (:class:`gtflow.selection.Strategy`) chooses instead of the policy, within
+    ``budget`` (default: the policy's threshold, ``max_loops`` and audit sample);
+    ``flipped`` gives the predictions of flipped images for ``localization``.
     """
     items = list(items)
-    decisions = route((i.prediction for i in items), policy, class_map)
+    if strategy is None:
+        decisions = route((i.prediction for i in items), policy, class_map)
+    else:
+        from gtflow.selection import Budget, select
+
+        if budget is None:
+            budget = Budget(reviews=policy.max_loops, threshold=policy.threshold if policy.max_loops is None else None,
+                            audit_fraction=policy.audit_fraction, audit_seed=policy.audit_seed)
+        decisions = select((i.prediction for i in items), strategy, budget, class_map, flipped=flipped)
     floor = policy.min_score if box_min_score is None else box_min_score
     inputs: list[tuple[int, dict[str, Any]]] = []
     for idx, (item, d) in enumerate(zip(items, decisions, strict=True)):

@@ -5,6 +5,7 @@
                              [--role-arn ARN --workteam-arn ARN]          (aws)
     gtflow loops start PREDICTIONS --flow NAME --class-map FILE [--policy FILE]
                        [--threshold F] [--max-loops N] [--audit-fraction F --audit-seed S]
+                       [--strategy NAME --budget N [--strategy-seed S] [--flipped PREDICTIONS]]
                        [--box-min-score 0.4] [--max-boxes N] [--decisions OUT.jsonl] [--dry-run] [--json]
     gtflow loops status --flow NAME [--status Completed] [--list] [--json]
     gtflow loops collect --flow NAME [--since ISO-TIME] [-o OUT.jsonl]
@@ -115,6 +116,13 @@ def create_flow(
 @click.option("--max-loops", type=click.IntRange(min=0), default=None, help="Cap on loops started in this run.")
 @click.option("--audit-fraction", type=click.FloatRange(0, 1), default=None, help="Also route this fraction of confident predictions.")
 @click.option("--audit-seed", default=None, help="Seed of the audit sample.")
+@click.option("--strategy", "strategy_name", default=None, metavar="NAME",
+              help="Selection strategy (gtflow.selection: top-score, uncertainty, localization, class-balanced, "
+                   "diversity, random) [routing policy].")
+@click.option("--budget", type=click.IntRange(min=0), default=None, help="With --strategy: review N images.")
+@click.option("--strategy-seed", default="gtflow", show_default=True, help="Seed of --strategy random (and tie-breaks).")
+@click.option("--flipped", "flipped_path", default=None, metavar="PREDICTIONS",
+              help="Predictions of the horizontally flipped images (JSON Lines), for --strategy localization.")
 @click.option("--box-min-score", type=click.FloatRange(0, 1), default=0.4, show_default=True,
               help="Draw only boxes at or above this score for the reviewer (the blog post's 0.4).")
 @click.option("--max-boxes", type=click.IntRange(min=0), default=None, help="Draw at most this many boxes (best first).")
@@ -126,6 +134,7 @@ def create_flow(
 def start(
     config: GtflowConfig, predictions: str, flow: str, class_map_path: str, policy_path: str | None,
     threshold: float | None, max_loops: int | None, audit_fraction: float | None, audit_seed: str | None,
+    strategy_name: str | None, budget: int | None, strategy_seed: str, flipped_path: str | None,
     box_min_score: float, max_boxes: int | None, header: str | None, decisions_out: str | None, dry_run: bool, as_json: bool,
 ) -> None:
     """Route PREDICTIONS (JSON Lines) and start a human loop for each routed one.
@@ -144,10 +153,21 @@ def start(
     store = backend.store
     records = ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None))
     planned: list[Any] = []
+    strategy = sel_budget = flipped = None
+    if strategy_name is not None or budget is not None:
+        from gtflow.selection import Budget, Strategy
+
+        strategy = Strategy.named(strategy_name or "top-score", seed=strategy_seed)
+        sel_budget = Budget(reviews=budget if budget is not None else policy.max_loops,
+                            threshold=threshold if budget is None else None,
+                            audit_fraction=policy.audit_fraction, audit_seed=policy.audit_seed)
+        if flipped_path:
+            frecs = ((ml.line, ml.record) for ml in read_manifest(flipped_path, store=store if flipped_path.startswith("s3://") else None))
+            flipped = {i.prediction.source_ref: i.prediction for i in read_predictions(frecs)}
     routed = start_for_predictions(
         backend.human_loops, flow, read_predictions(records), policy, class_map,
         store=store, box_min_score=box_min_score, max_boxes=max_boxes, header=header, dry_run=dry_run,
-        planned=planned,
+        planned=planned, strategy=strategy, budget=sel_budget, flipped=flipped,
     )
     if decisions_out:
         write_manifest(decisions_out, [r.to_dict() for r in routed], store=store if decisions_out.startswith("s3://") else None)
