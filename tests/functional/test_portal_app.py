@@ -320,6 +320,7 @@ def test_html_objects_download_instead_of_rendering(env) -> None:  # type: ignor
 def test_logs_hold_no_payloads_or_signatures(env, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     store, tq, app, token, _ = env
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="gtflow")  # a CLI test before may have set it to WARNING
     c = _signed_in(app, token)
     page = c.get("/queues/q/next").text
     frame = c.get(page.split('id="gtp-frame" class="gtp-frame" src="', 1)[1].split('"', 1)[0]).text
