@@ -299,6 +299,17 @@ def _signed_in(api: bool = False) -> Callable[[Callable[[Request, Session], Awai
 
 
 # -- sign-in ---------------------------------------------------------------------------------
+async def health(request: Request) -> Response:
+    """``GET /healthz`` for a reverse proxy or an orchestrator: 200 when this process can read
+    the task queue's database, 503 when it cannot. No sign-in; says nothing about tasks."""
+    try:
+        _state(request).queue.queues(owner=" health check")  # one small read, no rows
+    except Exception as exc:  # any failure means: take this process out of rotation
+        log.warning("health check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable"}, status_code=503, headers={"cache-control": "no-store"})
+    return JSONResponse({"status": "ok"}, headers={"cache-control": "no-store"})
+
+
 async def signin_page(request: Request) -> Response:
     return _page(request, "signin.html", next=_safe_next(request.query_params.get("next")), error=None)
 
@@ -661,6 +672,7 @@ def create_app(
     routes = [
         Route("/", home),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/healthz", health),
         Route("/signin", signin_page, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),

@@ -24,6 +24,7 @@ psycopg is LGPL-3.0: gtflow imports it only here, lazily, as an optional depende
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import threading
@@ -66,6 +67,15 @@ class Row(tuple):
 
     def keys(self) -> list[str]:
         return list(self._names)
+
+
+def lock_id(name: str) -> int:
+    """The advisory-lock number of a lock name (64-bit signed, the same in every process).
+
+        >>> lock_id("gtflow-tasks") == lock_id("gtflow-tasks") != lock_id("gtflow-verdicts")
+        True
+    """
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def _row_factory(cursor: Any) -> Any:
@@ -151,14 +161,18 @@ class PostgresDatabase:
         if getattr(self._local, "conn", None) is not None:
             yield PostgresConnection(self)
             return
-        with self.pool.connection() as conn, conn.transaction():
+        with self.pool.connection() as conn:
+            # BEGIN and the lock in one round trip (the lock id is a number derived here, not input)
+            conn.execute("BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({lock_id(lock)})")
             self._local.conn = conn
             try:
-                if lock is not None:
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
                 yield PostgresConnection(self)
-            finally:
+            except BaseException:
                 self._local.conn = None
+                conn.execute("ROLLBACK")
+                raise
+            self._local.conn = None
+            conn.execute("COMMIT")
 
     def migrate(self, component: str, steps: Sequence[str]) -> int:
         """Apply the steps of ``component``'s schema not applied yet (step i is version i+1);

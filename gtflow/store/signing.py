@@ -16,14 +16,32 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gtflow.errors import UriError
+from gtflow.errors import ConfigError, UriError
 from gtflow.uris import S3Uri
 
 __all__ = ["UrlSigner", "load_or_create_secret"]
 
 
+#: A secret from the environment (hex, 32 bytes or more) that every portal process of a
+#: deployment shares, instead of the key files under ``<root>/.gtflow``.
+SECRET_ENV = "GTFLOW_SECRET_KEY"
+
+
 def load_or_create_secret(path: Path) -> bytes:
-    """Read the signing secret at ``path``, creating it (mode 0600) on first use."""
+    """Read the signing secret at ``path``, creating it (mode 0600) on first use.
+
+    With ``GTFLOW_SECRET_KEY`` set (hex), no file is read or written: each key is derived from
+    it by name (HMAC-SHA256 over the file name), so processes on several hosts agree.
+    """
+    master = os.environ.get(SECRET_ENV, "").strip()
+    if master:
+        try:
+            raw = bytes.fromhex(master)
+        except ValueError:
+            raw = b""
+        if len(raw) < 32:
+            raise ConfigError(f"{SECRET_ENV} must be at least 32 bytes in hex (64 hex digits)", field=SECRET_ENV)
+        return hmac.new(raw, path.name.encode(), hashlib.sha256).digest()
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:

@@ -62,3 +62,15 @@ def test_bad_config_files_name_file_line_and_field(tmp_path, text, field, line):
 def test_passwords_in_urls_are_masked_in_repr():
     cfg = GtflowConfig(queue="postgresql://gtflow:hunter2@db/gtflow", verdicts="postgresql://u:p%40ss@db/x")
     assert "hunter2" not in repr(cfg) and "p%40ss" not in repr(cfg) and "gtflow:***@db" in repr(cfg)
+
+
+def test_portal_secrets_from_the_environment(tmp_path, monkeypatch):
+    from gtflow.store.signing import load_or_create_secret
+
+    monkeypatch.setenv("GTFLOW_SECRET_KEY", "ab" * 32)
+    a, b = load_or_create_secret(tmp_path / "signing.key"), load_or_create_secret(tmp_path / "portal-session.key")
+    assert a != b and len(a) == 32 and not list(tmp_path.iterdir())  # derived, no file written
+    assert load_or_create_secret(tmp_path / "other" / "signing.key") == a  # same on every host
+    monkeypatch.setenv("GTFLOW_SECRET_KEY", "short")
+    with pytest.raises(ConfigError):
+        load_or_create_secret(tmp_path / "signing.key")
