@@ -10,10 +10,15 @@ For each ``output.json`` of a bounding-box review, one manifest line::
 
 The answer field is found by shape (a form value with ``boundingBoxes``): ``annotatedResult``
 (gtflow's review template, the A2I samples) and ``boundingBox`` (GT's built-in template) both
-occur. The image size comes from ``inputImageProperties``. With several workers, the answer of
-the first to submit is used by default (``worker="first"``) or of the last (``"last"``); the
-other answers stay in the typed values. ``creation-date`` is that worker's submissionTime,
-as in the A2I retraining samples (``Z`` and milliseconds kept).
+occur. The image size comes from ``inputImageProperties``. With several workers (a flow with
+``TaskCount`` > 1) the answers are consolidated by default (``worker="consolidate"``) with the
+labeling jobs' consolidation, :func:`gtflow.consolidate.consolidate_boxes` (boxes joined by IoU
+clustering per label, kept when at least half the workers drew them); each object's
+``confidence`` is then its agreement (workers in its cluster / workers x mean IoU), and
+``creation-date`` the last submission. ``exclude_workers`` leaves out the answers of those
+workers first (see ``gtflow workers report``). ``worker="first"``/``"last"`` keep one worker's
+answer as before. With one answer, ``creation-date`` is that worker's submissionTime, as in the
+A2I retraining samples (``Z`` and milliseconds kept), and boxes have confidence 1.
 
     >>> from gtflow.wire.a2i import HumanLoopOutput
     >>> out = HumanLoopOutput.from_dict({"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:1:flow-definition/fd",
@@ -29,7 +34,8 @@ as in the A2I retraining samples (``Z`` and milliseconds kept).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import dataclasses
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,11 +58,16 @@ __all__ = [
     "write_converted",
     "read_a2i_source",
     "from_a2i",
+    "WORKER_CHOICES",
+    "consolidate_answers",
     "load_class_map",
     "parse_class_map",
 ]
 
 log = get_logger(__name__)
+
+#: How several workers' answers become one line.
+WORKER_CHOICES = ("consolidate", "first", "last")
 
 #: Widget names seen in bounding-box reviews (``annotatedResult``, ``boundingBox``).
 ANSWER_FIELDS = BOUNDING_BOX_WIDGETS
@@ -84,23 +95,75 @@ def _pick(output: HumanLoopOutput, worker: str) -> Any:
     return answers[0] if worker == "first" else answers[-1]
 
 
+def consolidate_answers(
+    output: HumanLoopOutput,
+    class_map: Mapping[int, str],
+    label_attribute: str,
+    *,
+    widget: str | None = None,
+    iou_threshold: float = 0.5,
+    exclude_workers: Collection[str] = (),
+    path: str | None = None,
+) -> dict[str, Any]:
+    """The manifest line of a loop answered by several workers, consolidated exactly as a
+    labeling job's post-annotation step consolidates the same answers
+    (:func:`gtflow.consolidate.consolidate_boxes`); ContractError with GT's failure reason
+    when no usable answer is left."""
+    from gtflow.consolidate import (
+        ConsolidationContext,
+        ObjectAnswers,
+        WorkerAnswer,
+        consolidate_boxes,
+    )
+
+    where = path or output.human_loop_name
+    source = output.input_content.get("taskObject")
+    answers = sorted((a for a in output.human_answers if a.worker_id not in exclude_workers),
+                     key=lambda a: a.submission_time or "")
+    if not answers:
+        raise ContractError("the loop has no answer" + (" from a worker not excluded" if exclude_workers else ""),
+                            path=where, field=HumanLoopOutput.key_of("human_answers"))
+    top = max(class_map) + 1 if class_map else 0
+    cats = [class_map.get(i, f"\x00unused-{i}") for i in range(top)]  # class id = index, as in GT
+    obj = ObjectAnswers(output.human_loop_name, {"s3Uri": source},
+                        tuple(WorkerAnswer(a.worker_id or f"worker-{k}", a.answer_content) for k, a in enumerate(answers)))
+    ctx = ConsolidationContext(label_attribute, job_name=output.human_loop_name, label_categories=tuple(cats),
+                               creation_date=answers[-1].submission_time)
+    item = consolidate_boxes([obj], ctx, widget=widget, labels=cats, iou_threshold=iou_threshold)[0]
+    content = item["consolidatedAnnotation"]["content"]
+    meta = dict(content[metadata_key(label_attribute)])
+    if "failure-reason" in meta:
+        raise ContractError(str(meta["failure-reason"]), path=where, field=HumanLoopOutput.key_of("human_answers"))
+    meta["job-name"] = a2i_job_ref(output.human_loop_name)
+    meta["class-map"] = {str(i): n for i, n in sorted(class_map.items())}
+    return {"source-ref": source, label_attribute: content[label_attribute], metadata_key(label_attribute): meta}
+
+
 def to_manifest_line(
     output: HumanLoopOutput,
     class_map: Mapping[int, str],
     label_attribute: str,
     *,
-    worker: str = "first",
+    worker: str = "consolidate",
     path: str | None = None,
     widget: str | None = None,
+    exclude_workers: Collection[str] = (),
 ) -> dict[str, Any]:
     """One augmented-manifest line from one loop's output (see the module docstring);
     ``widget`` names the box widget when the form has several."""
-    if worker not in ("first", "last"):
-        raise UsageError("worker must be 'first' or 'last'", field="worker")
+    if worker not in WORKER_CHOICES:
+        raise UsageError(f"worker must be one of {', '.join(WORKER_CHOICES)}", field="worker")
     where = path or output.human_loop_name
     source = output.input_content.get("taskObject")
     if not isinstance(source, str) or not source:
         raise ContractError("no image to label (inputContent.taskObject)", path=where, field="inputContent.taskObject")
+    if worker == "consolidate":
+        if len([a for a in output.human_answers if a.worker_id not in exclude_workers]) > 1:
+            return consolidate_answers(output, class_map, label_attribute, widget=widget,
+                                       exclude_workers=exclude_workers, path=where)
+        worker = "first"
+    if exclude_workers:
+        output = dataclasses.replace(output, human_answers=tuple(a for a in output.human_answers if a.worker_id not in exclude_workers))
     answer = _pick(output, worker)
     if answer is None:
         raise ContractError("the loop has no answer", path=where, field=HumanLoopOutput.key_of("human_answers"))
@@ -131,10 +194,29 @@ class ConversionReport:
     skipped: list[GtflowError] = field(default_factory=list)
     clipped_boxes: int = 0  # reviewer boxes partly outside the image, clipped to it
     degenerate_boxes: int = 0  # zero/negative size or wholly outside: dropped (counted, not silent)
+    disagreements: list[str] = field(default_factory=list)  # loops whose workers disagree
 
     def to_dict(self) -> dict[str, Any]:
         return {"lines": self.lines, "empty": self.empty, "skipped": [str(e) for e in self.skipped],
-                "clippedBoxes": self.clipped_boxes, "degenerateBoxes": self.degenerate_boxes}
+                "clippedBoxes": self.clipped_boxes, "degenerateBoxes": self.degenerate_boxes,
+                "disagreements": list(self.disagreements)}
+
+
+def _disagree(output: HumanLoopOutput, line: Mapping[str, Any], attr: str, exclude: Collection[str],
+              min_agreement: float) -> bool:
+    answers = [a for a in output.human_answers if a.worker_id not in exclude]
+    if len(answers) < 2:
+        return False
+    confidences = [o.get("confidence", 1) for o in line[metadata_key(attr)].get("objects", [])]
+    if any(c < min_agreement for c in confidences):
+        return True
+    counts = set()
+    for a in answers:
+        try:
+            counts.add(len(bounding_box_answer(a.answer_content)[1].bounding_boxes))
+        except GtflowError:
+            return True
+    return len(counts | {len(confidences)}) > 1
 
 
 def convert_outputs(
@@ -142,10 +224,12 @@ def convert_outputs(
     class_map: Mapping[int, str],
     label_attribute: str,
     *,
-    worker: str = "first",
+    worker: str = "consolidate",
     skip_empty: bool = False,
     strict: bool = False,
     report: ConversionReport | None = None,
+    exclude_workers: Collection[str] = (),
+    min_agreement: float = 0.8,
 ) -> Iterator[dict[str, Any]]:
     """Manifest lines for many outputs, in the order given.
 
@@ -155,6 +239,9 @@ def convert_outputs(
     line of only degenerate boxes is skipped), so no line the object-detection lint rejects is
     written. Images answered with no box are kept (GT writes
     ``annotations: []``) unless ``skip_empty`` (the SSD trainer has had trouble with them).
+    A loop answered by several workers whose consolidation has an object of agreement below
+    ``min_agreement`` (or workers who disagree on how many objects there are) is listed in
+    ``report.disagreements`` (candidates for adjudication by one more worker).
     """
     from gtflow.manifest.review import check_reviewed_line
 
@@ -163,7 +250,10 @@ def convert_outputs(
     for item in outputs:
         out, where = (item.output, item.uri) if isinstance(item, CollectedOutput) else (item, None)
         try:
-            line = to_manifest_line(out, class_map, label_attribute, worker=worker, path=where)
+            line = to_manifest_line(out, class_map, label_attribute, worker=worker, path=where,
+                                    exclude_workers=exclude_workers)
+            if worker == "consolidate" and _disagree(out, line, label_attribute, exclude_workers, min_agreement):
+                report.disagreements.append(out.human_loop_name)
             line, clipped, degenerate = check_reviewed_line(line, label_attribute, num_classes)
             report.clipped_boxes += clipped
             report.degenerate_boxes += degenerate
@@ -219,10 +309,11 @@ def write_converted(
     class_map: Mapping[int, str],
     label_attribute: str,
     store: Any = None,
-    worker: str = "first",
+    worker: str = "consolidate",
     skip_empty: bool = False,
     strict: bool = False,
     report: ConversionReport | None = None,
+    exclude_workers: Collection[str] = (),
 ) -> ConversionReport:
     """Convert ``outputs`` and write the manifest sorted by ``source-ref`` then loop name.
 
@@ -233,7 +324,7 @@ def write_converted(
 
     report = report if report is not None else ConversionReport()
     lines = list(convert_outputs(outputs, class_map, label_attribute, worker=worker, skip_empty=skip_empty,
-                                 strict=strict, report=report))
+                                 strict=strict, report=report, exclude_workers=exclude_workers))
     meta = metadata_key(label_attribute)
     lines.sort(key=lambda line: (line["source-ref"], line[meta]["job-name"]))
     write_manifest(dest, lines, store=store)
@@ -247,9 +338,10 @@ def from_a2i(
     label_attribute: str,
     class_map: Mapping[int, str] | str | Path,
     store: Any = None,
-    worker: str = "first",
+    worker: str = "consolidate",
     skip_empty: bool = False,
     strict: bool = False,
+    exclude_workers: Collection[str] = (),
 ) -> ConversionReport:
     """Convert a prefix or folder of A2I outputs into an object-detection augmented manifest.
 
@@ -267,7 +359,7 @@ def from_a2i(
     errors: list[GtflowError] = []
     outputs = read_a2i_source(src, store=store, errors=None if strict else errors)
     write_converted(outputs, dest, class_map=cmap, label_attribute=label_attribute, store=store, worker=worker,
-                    skip_empty=skip_empty, strict=strict, report=report)
+                    skip_empty=skip_empty, strict=strict, report=report, exclude_workers=exclude_workers)
     report.skipped[:0] = errors  # unreadable outputs first, then unconvertible ones
     log.info("from-a2i: %d lines, %d empty, %d skipped", report.lines, report.empty, len(report.skipped))
     return report

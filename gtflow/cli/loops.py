@@ -288,13 +288,32 @@ def collect(
         err_console().print(f"[yellow]skipped:[/] {e}", highlight=False)
 
 
+def _worker_ids(path: str | None) -> tuple[str, ...]:
+    if not path:
+        return ()
+    from pathlib import Path
+
+    from gtflow.errors import UsageError
+
+    try:
+        ids = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read a JSON list of worker ids: {exc}", field="--exclude-workers") from exc
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise UsageError("must be a JSON list of worker ids", field="--exclude-workers")
+    return tuple(ids)
+
+
 # -- manifest from-a2i (registered in gtflow/cli/manifest.py) --------------------------------
 @click.command("from-a2i")
 @click.argument("src")
 @click.option("--output", "-o", required=True, metavar="OUT", help="Manifest path or s3:// URI.")
 @click.option("--label-attribute", required=True, help="Label attribute name (no '_' or '.').")
 @click.option("--class-map", "class_map_path", required=True, type=click.Path(exists=True, dir_okay=False), help='{"0": "name", ...} or ["name", ...].')
-@click.option("--worker", type=click.Choice(["first", "last"]), default="first", show_default=True, help="Whose answer when several workers answered.")
+@click.option("--worker", type=click.Choice(["consolidate", "first", "last"]), default="consolidate", show_default=True,
+              help="Several workers' answers: consolidated as a labeling job does, or the first/last one.")
+@click.option("--exclude-workers", "exclude_workers", default=None, metavar="FILE",
+              help="Leave out these workers' answers: `gtflow workers report --exclude-out` (JSON list of ids).")
 @click.option("--skip-empty", is_flag=True, help="Leave out images answered with no box.")
 @click.option("--strict", is_flag=True, help="Fail on the first output that cannot be converted.")
 @click.option("--quarantine", "quarantine_prefix", default=None, metavar="S3PREFIX",
@@ -303,7 +322,8 @@ def collect(
 @pass_config
 def from_a2i_command(
     config: GtflowConfig, src: str, output: str, label_attribute: str, class_map_path: str,
-    worker: str, skip_empty: bool, strict: bool, quarantine_prefix: str | None, as_json: bool,
+    worker: str, exclude_workers: str | None, skip_empty: bool, strict: bool, quarantine_prefix: str | None,
+    as_json: bool,
 ) -> None:
     """Turn a prefix or folder of A2I output.json files into an object-detection augmented manifest."""
     from gtflow.a2i.convert import from_a2i
@@ -311,7 +331,7 @@ def from_a2i_command(
     store = _backend(config).store if (src.startswith("s3://") or output.startswith("s3://")) else None
     report = from_a2i(
         src, output, label_attribute=label_attribute, class_map=class_map_path, store=store,
-        worker=worker, skip_empty=skip_empty, strict=strict,
+        worker=worker, skip_empty=skip_empty, strict=strict, exclude_workers=_worker_ids(exclude_workers),
     )
     if quarantine_prefix:
         from gtflow.quarantine import Quarantine
