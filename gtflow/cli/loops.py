@@ -129,13 +129,17 @@ def create_flow(
 @click.option("--header", default=None, help="Header text shown to reviewers.")
 @click.option("--decisions", "decisions_out", default=None, metavar="OUT", help="Write every decision as JSON Lines.")
 @click.option("--dry-run", is_flag=True, help="Decide and print the StartHumanLoop requests; start nothing.")
+@click.option("--score-scale", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Divide every score by this first (100 for a model that scores 0-100). Scores outside "
+                   "[0, 1] are an error without it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_config
 def start(
     config: GtflowConfig, predictions: str, flow: str, class_map_path: str, policy_path: str | None,
     threshold: float | None, max_loops: int | None, audit_fraction: float | None, audit_seed: str | None,
     strategy_name: str | None, budget: int | None, strategy_seed: str, flipped_path: str | None,
-    box_min_score: float, max_boxes: int | None, header: str | None, decisions_out: str | None, dry_run: bool, as_json: bool,
+    box_min_score: float, max_boxes: int | None, header: str | None, decisions_out: str | None, dry_run: bool,
+    score_scale: float | None, as_json: bool,
 ) -> None:
     """Route PREDICTIONS (JSON Lines) and start a human loop for each routed one.
 
@@ -151,7 +155,9 @@ def start(
     policy = load_policy(policy_path) if policy_path else RoutingPolicy()
     policy = policy.with_(threshold=threshold, max_loops=max_loops, audit_fraction=audit_fraction, audit_seed=audit_seed)
     store = backend.store
-    records = ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None))
+    records = _scores_in_range(
+        ((ml.line, ml.record) for ml in read_manifest(predictions, store=store if predictions.startswith("s3://") else None)),
+        predictions, score_scale)
     planned: list[Any] = []
     strategy = sel_budget = flipped = None
     if strategy_name is not None or budget is not None:
@@ -162,7 +168,9 @@ def start(
                             threshold=threshold if budget is None else None,
                             audit_fraction=policy.audit_fraction, audit_seed=policy.audit_seed)
         if flipped_path:
-            frecs = ((ml.line, ml.record) for ml in read_manifest(flipped_path, store=store if flipped_path.startswith("s3://") else None))
+            frecs = _scores_in_range(
+                ((ml.line, ml.record) for ml in read_manifest(flipped_path, store=store if flipped_path.startswith("s3://") else None)),
+                flipped_path, score_scale)
             flipped = {i.prediction.source_ref: i.prediction for i in read_predictions(frecs)}
     routed = start_for_predictions(
         backend.human_loops, flow, read_predictions(records), policy, class_map,
@@ -172,11 +180,17 @@ def start(
     if decisions_out:
         write_manifest(decisions_out, [r.to_dict() for r in routed], store=store if decisions_out.startswith("s3://") else None)
     reasons = Counter(r.decision.reason for r in routed)
-    started = sum(1 for r in routed if r.start is not None and r.start.started)
-    existing = sum(1 for r in routed if r.start is not None and not r.start.started)
+    # counts of loops, not of predictions: identical predictions share one loop (its name is a
+    # hash of the input), and that loop is counted once
+    started_names = {r.start.name for r in routed if r.start is not None and r.start.started}
+    existing_names = {r.start.name for r in routed if r.start is not None and not r.start.started}
+    with_loop = sum(1 for r in routed if r.start is not None)
+    started, existing = len(started_names), len(existing_names)
     summary = {
         "predictions": len(routed), "routed": sum(r.decision.routed for r in routed),
-        "started": started, "alreadyStarted": existing, "dryRun": dry_run, "reasons": dict(sorted(reasons.items())),
+        "started": started, "alreadyStarted": existing,
+        "sameInputAsAnother": with_loop - started - existing,
+        "dryRun": dry_run, "reasons": dict(sorted(reasons.items())),
     }
     if dry_run:
         summary["calls"] = _planned_calls(config, flow, planned)
@@ -185,12 +199,38 @@ def start(
     else:
         if dry_run:
             click.echo(json.dumps(summary["calls"], indent=2))
+        same = summary["sameInputAsAnother"]
         click.echo(
             f"{summary['predictions']} predictions, {summary['routed']} routed, {started} loops started, "
-            f"{existing} already started" + (" (dry run)" if dry_run else "")
+            f"{existing} already started" + (f", {same} routed predictions were the same input as another "
+                                             "(one loop each)" if same else "") + (" (dry run)" if dry_run else "")
         )
         for reason, n in sorted(reasons.items()):
             click.echo(f"  {reason}: {n}")
+
+
+def _scores_in_range(records: Any, path: str, scale: float | None) -> Any:
+    """``(line, record)`` pairs with every prediction score divided by ``scale``; a score outside
+    [0, 1] (or not finite) is an error naming the line, so a 0-100 model is never taken as sure."""
+    import math
+
+    from gtflow.errors import ContractError
+
+    for line, rec in records:
+        rows = rec.get("prediction") if isinstance(rec, dict) else None
+        if isinstance(rows, list):
+            new_rows = []
+            for i, row in enumerate(rows):
+                if isinstance(row, list) and len(row) > 1 and isinstance(row[1], (int, float)) and not isinstance(row[1], bool):
+                    score = row[1] / scale if scale else row[1]
+                    if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+                        hint = "" if scale else "; pass --score-scale 100 if the model scores 0-100"
+                        raise ContractError(f"score {row[1]!r} is outside [0, 1]{' after --score-scale' if scale else ''}{hint}",
+                                            path=path, line=line, field=f"prediction[{i}][1]")
+                    row = [row[0], score, *row[2:]]
+                new_rows.append(row)
+            rec = {**rec, "prediction": new_rows}
+        yield line, rec
 
 
 def _planned_calls(config: GtflowConfig, flow: str, planned: list[Any]) -> list[dict[str, Any]]:

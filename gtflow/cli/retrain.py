@@ -47,7 +47,7 @@ def _services(rcfg: Any, gcfg: GtflowConfig, *, progress: bool) -> Any:
 
 
 def _echo_json(data: Any) -> None:
-    from gtflow.pipeline.retrain import finite
+    from gtflow.strict_json import finite
 
     # strict JSON: NaN/Infinity (a metric with nothing to measure) are written as null
     click.echo(json.dumps(finite(data), indent=2, default=str, allow_nan=False))
@@ -278,7 +278,9 @@ def rollback(ctx: click.Context, config_file: str, as_json: bool) -> None:
     at = services.clock()
     record = {"rolledBackAt": at.isoformat(), "from": before, "to": entry}
     uri = str(S3Uri.parse(rcfg.state_prefix).join("rollbacks", f"{at.strftime('%Y%m%dT%H%M%S.%fZ')}.json"))
-    services.store.put_text(uri, json.dumps(record, indent=1, default=str), content_type="application/json")
+    from gtflow.strict_json import dumps_strict
+
+    services.store.put_text(uri, dumps_strict(record, indent=1, default=str), content_type="application/json")
     if as_json:
         _echo_json(entry)
         return

@@ -175,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except GtflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(out, default=str))
+    from gtflow.strict_json import dumps_strict
+
+    print(dumps_strict(out, default=str))
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from gtflow.errors import ConflictError, ObjectNotFoundError, UsageError
 from gtflow.store.base import ObjectStore
+from gtflow.strict_json import dumps_strict
 
 __all__ = ["ModelRegistry"]
 
@@ -45,7 +46,7 @@ class ModelRegistry:
             new = update(state)
             if new is None:
                 return state
-            if self.store.put_if_match(self.uri, json.dumps(new, indent=1).encode(), etag):
+            if self.store.put_if_match(self.uri, dumps_strict(new, indent=1).encode(), etag):
                 return new
         raise ConflictError("model registry kept changing under this update", path=self.uri)
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from gtflow.pipeline.watermark import (
 )
 from gtflow.quarantine import Quarantine
 from gtflow.store.base import ObjectStore
+from gtflow.strict_json import dumps_strict, finite
 from gtflow.uris import S3Uri
 
 __all__ = ["RetrainConfig", "RetrainServices", "RetrainResult", "retrain", "run_id_for"]
@@ -397,23 +397,3 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
         model_uri=trained["model_uri"], metrics_before=metrics["current"], metrics_after=metrics["candidate"],
         lineage_uri=lineage_uri, stages_reused=tuple(stages.reused), timings=dict(stages.timings),
     )
-
-
-def finite(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None (JSON has no NaN; strict parsers refuse it).
-
-    >>> finite({"map50": float("nan"), "per_class": {"a": 0.5, "b": float("inf")}})
-    {'map50': None, 'per_class': {'a': 0.5, 'b': None}}
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
-
-
-def dumps_strict(value: Any, **kwargs: Any) -> str:
-    """``json.dumps`` of :func:`finite` ``(value)`` that refuses anything else non-JSON."""
-    return json.dumps(finite(value), allow_nan=False, **kwargs)

@@ -17,6 +17,7 @@ from typing import Any
 from gtflow.errors import ContractError, ObjectNotFoundError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectStore
+from gtflow.strict_json import dumps_strict
 from gtflow.uris import S3Uri
 
 __all__ = ["StageRunner"]
@@ -56,7 +57,7 @@ class StageRunner:
         t0 = time.perf_counter()
         result = fn()
         self.timings[name] = round(time.perf_counter() - t0, 3)
-        body = json.dumps({"stage": name, "run": self.run_id, "result": result, "seconds": self.timings[name]})
+        body = dumps_strict({"stage": name, "run": self.run_id, "result": result, "seconds": self.timings[name]})
         self.store.put_if_absent(self.marker(name), body.encode(), content_type="application/json")
         # A concurrent twin may have won the race: its recorded result is the one that counts.
         return self.done(name) or result

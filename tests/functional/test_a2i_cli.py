@@ -46,7 +46,7 @@ def test_loops_cli_end_to_end(tmp_path: Path):
     code, out = run(root, *args, "--dry-run", "--json")
     dry = json.loads(out)
     calls = dry.pop("calls")
-    assert dry == {"predictions": 3, "routed": 2, "started": 0, "alreadyStarted": 0, "dryRun": True,
+    assert dry == {"predictions": 3, "routed": 2, "started": 0, "alreadyStarted": 0, "sameInputAsAnother": 0, "dryRun": True,
                    "reasons": {"below-threshold": 1, "confident": 1, "no-detection": 1}}
     assert [c["operation"] for c in calls] == ["StartHumanLoop", "StartHumanLoop"]
     dry_names = [c["request"]["HumanLoopName"] for c in calls]
@@ -98,3 +98,28 @@ def test_bad_inputs_exit_with_clear_errors(tmp_path: Path):
     assert r.exit_code == 2 and "FlowDefinitionName" in r.output
     r = CliRunner().invoke(cli, ["--root", str(root), "loops", "status", "--flow", "nope"])
     assert r.exit_code == 2 and "no flow definition" in r.output
+
+
+def test_loops_start_counts_loops_and_refuses_scores_outside_0_1(tmp_path: Path):
+    root = tmp_path / "data"
+    (tmp_path / "classes.json").write_text('["circle", "square"]')
+    assert run(root, "loops", "create-flow", "od-review", "--output", "s3://bucket/a2i")[0] == 0
+    same = {"source-ref": "s3://bucket/img/a.png", "prediction": [[0, 0.3, 0.2, 0.2, 0.6, 0.6]],
+            "image_size": [{"width": 10, "height": 10, "depth": 3}]}
+    (tmp_path / "same.jsonl").write_text(json.dumps(same) + "\n" * 1 + "".join(json.dumps(same) + "\n" for _ in range(4)))
+    base = ["loops", "start", "--flow", "od-review", "--class-map", str(tmp_path / "classes.json"), "--json"]
+    code, out = run(root, *base[:2], str(tmp_path / "same.jsonl"), *base[2:])
+    summary = json.loads(out)
+    assert code == 0 and summary["routed"] == 5 and summary["started"] == 1 and summary["sameInputAsAnother"] == 4
+    code, out = run(root, *base[:2], str(tmp_path / "same.jsonl"), *base[2:-1])
+    assert "0 loops started, 1 already started, 4 routed predictions were the same input as another" in out
+
+    scores100 = {**same, "source-ref": "s3://bucket/img/b.png", "prediction": [[1, 87.5, 0.1, 0.1, 0.5, 0.5]]}
+    (tmp_path / "p100.jsonl").write_text(json.dumps(same) + "\n" + json.dumps(scores100) + "\n")
+    r = CliRunner().invoke(cli, ["--root", str(root), *base[:2], str(tmp_path / "p100.jsonl"), *base[2:]])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert f"{tmp_path / 'p100.jsonl'}:2: prediction[0][1]: score 87.5 is outside [0, 1]" in r.stderr
+    assert "--score-scale 100" in r.stderr
+    code, out = run(root, *base[:2], str(tmp_path / "p100.jsonl"), *base[2:], "--score-scale", "100", "--threshold", "0.5")
+    s = json.loads(out)
+    assert code == 0 and s["reasons"] == {"below-threshold": 1, "confident": 1}  # 0.003 routed, 0.875 not

@@ -259,3 +259,33 @@ def test_temp_files_of_a_killed_write_are_removed_at_the_next_start(tmp_path):
         assert len(left) == 1 and f"put-{__import__('os').getpid()}-" in left[0].name
     assert not list((live.state_dir / "tmp").glob("*")) and not live.exists("s3://bkt/big.bin")
     assert live.get_bytes("s3://bkt/other.bin") == b"y"
+
+
+def _strict_loads(text):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_nan_metrics_are_written_as_null_everywhere(tmp_path):
+    store = LocalStore(tmp_path)
+    fakes = Fakes(store, answers(2))
+    svc = fakes.services()
+    svc.evaluate = lambda model, manifest: {"map50": 0.6, "per_class_ap50": {"circle": float("nan")},
+                                            "coco_map": float("inf")}
+    result = retrain(config(), svc)
+    assert result.status == "promoted"
+    for o in list(store.list("s3://state/")) + list(store.list("s3://models/")):
+        if o.uri.endswith(".json"):
+            _strict_loads(store.get_text(o.uri))  # lineage, stage markers, registry.json
+    reg = _strict_loads(store.get_text("s3://models/shapes/registry.json"))
+    assert reg["current"]["metrics"]["per_class_ap50"] == {"circle": None} and reg["current"]["metrics"]["coco_map"] is None
+
+
+def test_a_nan_candidate_metric_never_promotes(tmp_path):
+    store = LocalStore(tmp_path)
+    fakes = Fakes(store, answers(2))
+    svc = fakes.services()
+    svc.evaluate = lambda model, manifest: {"map50": float("nan")}
+    result = retrain(config(), svc)
+    assert result.status == "rejected" and result.metrics_after == {"map50": None}
