@@ -43,7 +43,7 @@ def command(config: GtflowConfig, manifest_uri: str, label_attribute: str, model
     records = read_manifest(store, manifest_uri)
     cmap = getattr(predictor, "class_map", None)
     report = evaluate(predictor, store, records, label_attribute=label_attribute, class_map=cmap,
-                      iou_threshold=iou)
+                      iou_threshold=iou, progress=not as_json)
     data = report.to_dict()
     if report_uri:
         store.put_text(report_uri, json.dumps(data, indent=2), content_type="application/json")

@@ -55,14 +55,18 @@ def command(config: GtflowConfig, images: tuple[str, ...], model: str | None, en
             score_threshold: float) -> None:
     """Detect objects in images."""
     from gtflow.backends import open_backend
+    from gtflow.progress import ProgressOutput
 
     predictor = open_predictor(config, model, endpoint, score_threshold)
     store = open_backend(config).store if any(i.startswith("s3://") for i in images) else None
-    for image in images:
-        data = store.get_bytes(image) if store is not None and image.startswith("s3://") else Path(image).read_bytes()
-        out = predictor.predict(data)
-        rows = [r for r in out["prediction"] if r[1] >= score_threshold]
-        click.echo(json.dumps({"source-ref": image, "prediction": rows, "image_size": [_image_size(data, image)]}))
+    # progress on stderr (a bar on a terminal, plain lines elsewhere); stdout stays JSON lines
+    with ProgressOutput().task("predict", total=len(images), unit="image") as task:
+        for image in images:
+            data = store.get_bytes(image) if store is not None and image.startswith("s3://") else Path(image).read_bytes()
+            out = predictor.predict(data)
+            rows = [r for r in out["prediction"] if r[1] >= score_threshold]
+            click.echo(json.dumps({"source-ref": image, "prediction": rows, "image_size": [_image_size(data, image)]}))
+            task.advance()
 
 
 def _image_size(data: bytes, where: str) -> dict[str, int]:

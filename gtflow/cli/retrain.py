@@ -87,7 +87,13 @@ def _summary(result: dict[str, Any], metric: str) -> None:
         table.add_row(f"{metric} after", _metric(result.get("metrics_after"), metric))
         decision = {"promoted": "promoted: the new model is current",
                     "rejected": "rejected: the current model stays"}.get(status, status)
+        if result.get("reason"):
+            decision += f" ({str(result['reason']).replace('-', ' ')})"
         table.add_row("decision", decision)
+        comp = result.get("comparison")
+        if comp:
+            table.add_row("change", f"{comp['delta']:+.4f}, 95% interval [{comp['low']:+.4f}, {comp['high']:+.4f}] "
+                                    f"over {comp['num_images']} held-out images: {comp['verdict']}")
     if result.get("lineage_uri"):
         table.add_row("lineage", str(result["lineage_uri"]))
     if result.get("stages_reused"):

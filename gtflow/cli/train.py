@@ -203,7 +203,7 @@ def local(config: GtflowConfig, train_uri: str, validation_uri: str | None, labe
                               learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed, weights=weights)
     job = train_local(store, train=train_uri, validation=validation_uri, label_attribute=label_attribute,
                       output_path=output_path, config=cfg, previous_model=previous_model, job_name=job_name,
-                      device=device, num_threads=threads, progress=not as_json and err_console().is_terminal)
+                      device=device, num_threads=threads, progress=not as_json)
     _print_job(job.job_name, job.model_uri, dict(job.metrics), job.attached, as_json)
 
 

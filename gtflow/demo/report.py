@@ -28,10 +28,13 @@ _PAGE = """<!doctype html>
  figcaption { color: #5f6b7a; font-size: .9rem }
  table { border-collapse: collapse; margin: .5rem 0 } td, th { border: 1px solid #d1d5db; padding: .25rem .6rem; text-align: right }
  th:first-child, td:first-child { text-align: left }
+ .warn { background: #fff3cd; border: 1px solid #e9c46a; border-radius: 6px; padding: .5rem .8rem }
  .examples { display: flex; flex-wrap: wrap; gap: .75rem } .examples figure { width: 240px; margin: 0 }
 </style></head><body>
 <h1>gtflow end-to-end demo</h1>
 <p class="sub">Synthetic shapes, local backend, reviewer: {{ summary.reviewer }}. Generated {{ summary.finished_at }}.</p>
+{% if summary.smoke_test %}<p class="warn" id="smoke-test"><b>Smoke test (--quick):</b> every stage ran, but the models
+were trained far too briefly for these numbers to mean anything.</p>{% endif %}
 <div class="kpis">
  <div class="kpi">mAP@0.5 v0<b id="map-v0">{{ '%.3f' % summary.map50.v0 }}</b></div>
  <div class="kpi">mAP@0.5 v1<b id="map-v1">{{ '%.3f' % summary.map50.v1 }}</b></div>
@@ -40,6 +43,24 @@ _PAGE = """<!doctype html>
  <div class="kpi">reviews done<b>{{ summary.reviews.done }}</b></div>
  <div class="kpi">promoted<b>{{ 'yes' if summary.retrain.status == 'promoted' else 'no' }}</b></div>
 </div>
+{% if summary.arms %}
+<h2>What a review is worth</h2>
+<table id="arms"><tr><th>arm</th><th>reviewed images</th><th>mAP@0.5</th><th>gain over the control</th><th>gain per reviewed image</th></tr>
+{% for name, arm in summary.arms.items() %}
+<tr><td>{{ arm_names.get(name, name + ' selection') }}</td><td>{{ arm.reviews }}</td><td>{{ '%.3f' % arm.map50 }}</td>
+<td>{{ '%+.3f' % arm.gain_vs_control if arm.gain_vs_control is defined else '' }}</td>
+<td>{{ '%+.4f' % arm.gain_per_reviewed_image if arm.gain_per_reviewed_image is defined else '' }}</td></tr>
+{% endfor %}</table>
+{% endif %}
+{% if summary.comparisons %}
+<table id="comparisons"><tr><th>comparison</th><th>difference</th><th>95% interval</th><th>verdict</th></tr>
+{% for key, c in summary.comparisons.items() %}
+<tr><td>{{ key.replace('_vs_', ' vs ') }}</td><td>{{ '%+.3f' % c.delta }}</td><td>[{{ '%+.3f' % c.low }}, {{ '%+.3f' % c.high }}]</td><td>{{ c.verdict }}</td></tr>
+{% endfor %}</table>
+<p class="sub">Intervals: paired bootstrap over the {{ summary.comparisons.values()|map(attribute='num_images')|first }} held-out images.
+A difference whose interval includes 0 is within the evaluation's noise.</p>
+{% endif %}
+{% for line in summary.verdict or [] %}<p class="verdict">{{ line }}</p>{% endfor %}
 {% for fig in figures %}
 <figure><img alt="{{ fig.alt }}" src="data:image/png;base64,{{ fig.png }}"><figcaption>{{ fig.caption }}</figcaption></figure>
 {% endfor %}
@@ -84,10 +105,15 @@ def _plt() -> Any:
 
 def _map_figure(summary: Mapping[str, Any]) -> str:
     plt = _plt()
-    names = ["v0", "v1"] + (["control"] if summary["map50"].get("control") is not None else [])
-    vals = [summary["map50"][n] for n in names]
+    arms = summary.get("arms") or {}
+    if arms:
+        names, vals = list(arms), [a["map50"] for a in arms.values()]
+    else:
+        names = ["v0", "v1"] + (["control"] if summary["map50"].get("control") is not None else [])
+        vals = [summary["map50"][n] for n in names]
+    colors = {"v0": "#8d99ae", "v1": "#2b9348", "control": "#e9c46a"}
     fig, ax = plt.subplots(figsize=(5, 3))
-    bars = ax.bar(names, vals, color=["#8d99ae", "#2b9348", "#e9c46a"][: len(names)])
+    bars = ax.bar(names, vals, color=[colors.get(n, "#457b9d") for n in names])
     ax.bar_label(bars, fmt="%.3f")
     ax.set_ylabel("mAP@0.5 (held-out)")
     ax.set_ylim(0, 1)
@@ -168,4 +194,6 @@ def render_report(summary: Mapping[str, Any], *, scores: Mapping[str, Sequence[f
                     "top score per pool image; pool images whose top score is below the threshold went to people."},
     ]
     env = jinja2.Environment(autoescape=True)
-    return env.from_string(_PAGE).render(summary=summary, figures=figures, examples=list(examples))
+    arm_names = {"v0": "v0 (seed set)", "v1": "v1: confidence routing", "control": "control: no reviews"}
+    return env.from_string(_PAGE).render(summary=summary, figures=figures, examples=list(examples),
+                                         arm_names=arm_names)

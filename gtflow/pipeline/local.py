@@ -103,8 +103,14 @@ def merge_into(
             "ignored_reviews": len(merged.ignored_reviews), "num_classes": len(class_map)}
 
 
+def _job_of(model_uri: str) -> str:
+    """``demo-v0`` for ``s3://b/training/demo-v0/output/model.tar.gz`` (else the last part)."""
+    parts = model_uri.rstrip("/").split("/")
+    return parts[-3] if len(parts) >= 3 and parts[-2:] == ["output", "model.tar.gz"] else parts[-1]
+
+
 def evaluate_model(store: ObjectStore, model_uri: str, manifest_uri: str, label_attribute: str,
-                   class_map: Mapping[int, str] | None = None) -> Any:
+                   class_map: Mapping[int, str] | None = None, *, progress: Any = False) -> Any:
     """The :class:`~gtflow.training.evaluation.EvaluationReport` of a model on a manifest."""
     from gtflow.training.evaluation import evaluate
     from gtflow.training.manifests import read_manifest
@@ -112,7 +118,8 @@ def evaluate_model(store: ObjectStore, model_uri: str, manifest_uri: str, label_
 
     predictor = LocalPredictor.from_store(store, model_uri)
     return evaluate(predictor, store, read_manifest(store, manifest_uri), label_attribute=label_attribute,
-                    class_map=class_map or predictor.class_map)
+                    class_map=class_map or predictor.class_map, progress=progress,
+                    description=f"evaluate {_job_of(model_uri)}")
 
 
 def metrics_of(report: Any) -> dict[str, Any]:
@@ -120,13 +127,14 @@ def metrics_of(report: Any) -> dict[str, Any]:
             "per_class_ap50": {c.name: c.ap_voc50 for c in report.per_class}}
 
 
-def local_services(store: ObjectStore, config: RetrainConfig, *, progress: bool = False,
-                   num_threads: int | None = None) -> RetrainServices:
+def local_services(store: ObjectStore, config: RetrainConfig, *, progress: Any = False,
+                   num_threads: int | None = None, reports: dict[tuple[str, str], Any] | None = None) -> RetrainServices:
     """The local backend's :class:`RetrainServices` for ``config``.
 
     ``config.answers`` names the flow definition whose loops feed training:
     ``{"flow_definition": "od-review"}`` (or ``{"output_prefix": "s3://..."}`` for A2I outputs
-    gathered elsewhere).
+    gathered elsewhere). ``reports`` caches evaluation reports by ``(model uri, manifest uri)``
+    (pass one dict to several rounds to evaluate each model once).
     """
     from gtflow.a2i.collect import collect_outputs
 
@@ -159,13 +167,26 @@ def local_services(store: ObjectStore, config: RetrainConfig, *, progress: bool 
                              class_map=class_map, job_name=job, progress=progress, num_threads=num_threads)
         return {"model_uri": result.model_uri, "metrics": dict(result.metrics), "attached": result.attached}
 
+    reports = {} if reports is None else reports  # one evaluation per (model, manifest)
+
+    def report(model: str, manifest: str) -> Any:
+        if (model, manifest) not in reports:
+            reports[model, manifest] = evaluate_model(store, model, manifest, config.label_attribute, class_map,
+                                                      progress=progress)
+        return reports[model, manifest]
+
+    def compare(current: str, candidate: str, manifest: str) -> dict[str, Any]:
+        from gtflow.training.comparison import compare_map50
+
+        return compare_map50(report(current, manifest), report(candidate, manifest)).to_dict()
+
     return RetrainServices(
         store=store,
         completed_answers=completed,
         to_records=lambda answers: to_records_from_outputs(store, answers, class_map, config.label_attribute),
         merge=lambda prev, reviewed, out: merge_into(store, config, prev, reviewed, out),
         train=train,
-        evaluate=lambda model, manifest: metrics_of(
-            evaluate_model(store, model, manifest, config.label_attribute, class_map)),
+        evaluate=lambda model, manifest: metrics_of(report(model, manifest)),
         registry=ModelRegistry(store, config.models_prefix),
+        compare=compare,
     )

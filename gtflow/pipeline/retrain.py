@@ -2,8 +2,8 @@
 
 One run: read the watermark → collect human answers completed since → convert them to an
 augmented manifest → merge into the training manifest and validate → train incrementally from
-the current model → evaluate new vs current on the held-out set → promote only if better by a
-margin → record lineage → advance the watermark (last, by compare-and-swap).
+the current model → evaluate new vs current on the held-out set → promote only if better beyond
+the evaluation's noise and the margin → record lineage → advance the watermark (last, by compare-and-swap).
 
 Every answer read ends used, quarantined (a typed error: unreadable, unconvertible, only
 degenerate boxes, rejected by the lint; see :mod:`gtflow.pipeline.intake`) or skipped (a newer
@@ -51,7 +51,7 @@ from gtflow.store.base import ObjectStore
 from gtflow.strict_json import dumps_strict, finite
 from gtflow.uris import S3Uri
 
-__all__ = ["RetrainConfig", "RetrainServices", "RetrainResult", "retrain", "run_id_for"]
+__all__ = ["RetrainConfig", "RetrainServices", "RetrainResult", "retrain", "run_id_for", "promotion_reason"]
 
 log = get_logger(__name__)
 
@@ -145,12 +145,18 @@ class RetrainServices:
     #: (model uri, manifest uri) -> metrics {"map50": ..., ...}
     evaluate: Callable[[str, str], Mapping[str, Any]]
     registry: ModelRegistry
+    #: (current model uri, candidate uri, manifest uri) -> a paired-bootstrap interval of the
+    #: map50 difference (:meth:`gtflow.training.comparison.MapComparison.to_dict`), or None
+    #: where the backend has no per-image results; then only ``promotion_margin`` guards
+    compare: Callable[[str, str, str], Mapping[str, Any] | None] | None = None
     clock: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
 
 
 @dataclass(frozen=True)
 class RetrainResult:
     status: str  # "nothing-new" | "promoted" | "rejected" | "nothing-usable" (all read were left out)
+    #: why promoted or rejected: "first-model" | "better" | "within-noise" | "below-margin" | "worse"
+    reason: str | None = None
     run_id: str | None = None
     answers_used: int = 0
     #: read = used + quarantined + skipped; plus reviewer boxes clipped / dropped as degenerate
@@ -162,6 +168,8 @@ class RetrainResult:
     lineage_uri: str | None = None
     stages_reused: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: the paired-bootstrap interval of the metric's change, when the backend gives one
+    comparison: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -189,6 +197,35 @@ def _answer_of(c: Mapping[str, Any], where: str) -> CompletedAnswer:
         return CompletedAnswer(str(c["name"]), _dt.datetime.fromisoformat(str(c["completedAt"])), str(c["outputUri"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ContractError(f"not a claimed answer: {exc}", path=where) from exc
+
+
+def promotion_reason(before: Mapping[str, Any] | None, after: Mapping[str, Any],
+                     comparison: Mapping[str, Any] | None, metric: str, margin: float) -> str:
+    """Why a candidate is promoted ("first-model", "better") or not ("within-noise",
+    "below-margin", "worse").
+
+    With a paired-bootstrap ``comparison`` the whole interval of the change must lie above
+    ``margin`` (and above zero): a change inside the evaluation's noise is never an improvement.
+    Without one (a backend with no per-image results) the change must reach ``margin``.
+
+    >>> promotion_reason({"map50": 0.5}, {"map50": 0.52}, {"low": -0.01, "high": 0.05}, "map50", 0.0)
+    'within-noise'
+    >>> promotion_reason({"map50": 0.5}, {"map50": 0.58}, {"low": 0.03, "high": 0.12}, "map50", 0.0)
+    'better'
+    """
+    if before is None:
+        return "first-model"
+    delta = float(after[metric]) - float(before[metric])
+    if comparison is not None:
+        low, high = float(comparison["low"]), float(comparison["high"])
+        if high < 0:
+            return "worse"
+        if low <= 0:
+            return "within-noise"
+        return "better" if low >= margin else "below-margin"
+    if delta < 0:
+        return "worse"
+    return "better" if delta >= margin and delta > 0 else "below-margin"
 
 
 def _claim(
@@ -314,8 +351,8 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
                     counts["quarantined"], counts["read"])
     lineage_uri = str(S3Uri.parse(config.state_prefix).join("lineage", f"{run_id}.json"))
 
-    def record_lineage(decision: str, merged: Mapping[str, Any] | None, trained: Mapping[str, Any] | None,
-                       metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    def record_lineage(decision: Mapping[str, Any], merged: Mapping[str, Any] | None,
+                       trained: Mapping[str, Any] | None, metrics: Mapping[str, Any] | None) -> dict[str, Any]:
         record = {
             "runId": run_id,
             "pipeline": config.name,
@@ -332,8 +369,9 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
             "model": {"jobName": trained["job_name"], "modelUri": trained["model_uri"],
                       "baseModel": trained.get("base_model")} if trained else None,
             "metrics": {"before": metrics["current"], "after": metrics["candidate"], "metric": config.metric,
-                        "margin": config.promotion_margin} if metrics else None,
-            "decision": decision,
+                        "margin": config.promotion_margin, "comparison": metrics.get("comparison")} if metrics else None,
+            "decision": decision["decision"],
+            "reason": decision.get("reason"),
             "recordedAt": services.clock().isoformat(),
         }
         store.put_text(lineage_uri, dumps_strict(record, indent=1), content_type="application/json")
@@ -346,7 +384,7 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
                 quarantine.readmitted(ref.split("@", 1)[0], run_id)
 
     if not reviewed["answers"]:  # everything read was quarantined or skipped: nothing to train on
-        stages.run("lineage", lambda: record_lineage("nothing-usable", None, None, None))
+        stages.run("lineage", lambda: record_lineage({"decision": "nothing-usable"}, None, None, None))
         finish(previous_manifest)
         return RetrainResult("nothing-usable", run_id=run_id, counts=counts, lineage_uri=lineage_uri,
                              stages_reused=tuple(stages.reused), timings=dict(stages.timings))
@@ -370,7 +408,11 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
     def evaluate() -> dict[str, Any]:
         before = dict(services.evaluate(current["model_uri"], config.heldout_manifest)) if current else None
         after = dict(services.evaluate(trained["model_uri"], config.heldout_manifest))
-        return {"current": finite(before), "candidate": finite(after)}
+        comparison = None
+        if current and services.compare is not None and config.metric == "map50":
+            found = services.compare(current["model_uri"], trained["model_uri"], config.heldout_manifest)
+            comparison = finite(dict(found)) if found is not None else None
+        return {"current": finite(before), "candidate": finite(after), "comparison": comparison}
 
     metrics = stages.run("evaluate", evaluate)
 
@@ -378,22 +420,24 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
         before, after = metrics["current"], metrics["candidate"]
         score = after.get(config.metric)
         if score is None:  # NaN (nothing to measure) is recorded as null and never promotes
-            return {"decision": "rejected", "kept": current["model_uri"] if current else None}
-        better = before is None or before.get(config.metric) is None or (
-            float(score) >= float(before[config.metric]) + config.promotion_margin)
-        if not better:
-            return {"decision": "rejected", "kept": current["model_uri"] if current else None}
+            return {"decision": "rejected", "reason": "no-score", "kept": current["model_uri"] if current else None}
+        if before is not None and before.get(config.metric) is None:
+            before = None  # the current model has no score: nothing to compare with
+        reason = promotion_reason(before, after, metrics.get("comparison"), config.metric, config.promotion_margin)
+        if reason not in ("first-model", "better"):
+            return {"decision": "rejected", "reason": reason, "kept": current["model_uri"] if current else None}
         entry = {"model_uri": trained["model_uri"], "job_name": trained["job_name"], "run_id": run_id,
                  "metrics": after, "training_manifest": merged["uri"]}
         services.registry.promote(entry)
-        return {"decision": "promoted", "model_uri": trained["model_uri"]}
+        return {"decision": "promoted", "reason": reason, "model_uri": trained["model_uri"]}
 
     decision = stages.run("promote", promote)
-    stages.run("lineage", lambda: record_lineage(decision["decision"], merged, trained, metrics))
+    stages.run("lineage", lambda: record_lineage(decision, merged, trained, metrics))
     finish(merged["uri"])
     return RetrainResult(
-        status=decision["decision"], run_id=run_id, answers_used=len(reviewed["answers"]), counts=counts,
-        job_name=trained["job_name"],
+        status=decision["decision"], reason=decision.get("reason"), run_id=run_id,
+        answers_used=len(reviewed["answers"]), counts=counts, job_name=trained["job_name"],
         model_uri=trained["model_uri"], metrics_before=metrics["current"], metrics_after=metrics["candidate"],
         lineage_uri=lineage_uri, stages_reused=tuple(stages.reused), timings=dict(stages.timings),
+        comparison=metrics.get("comparison"),
     )

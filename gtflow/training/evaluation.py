@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gtflow.errors import UsageError
@@ -89,6 +89,11 @@ class EvaluationReport:
     #: scores of the other detections
     fp_scores: tuple[float, ...]
     iou_threshold: float = 0.5
+    #: every detection as ``(image index, class_id, score, true positive)``, for paired
+    #: comparisons over images (:mod:`gtflow.training.comparison`)
+    matches: tuple[tuple[int, int, float, bool], ...] = field(default=(), repr=False)
+    #: the ground-truth class ids of each image
+    image_classes: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
 
     def score_histogram(self, bins: int = 10) -> dict[str, list[Any]]:
         """Counts of TP and FP scores in ``bins`` equal bins over [0, 1]."""
@@ -214,6 +219,7 @@ def evaluate_detections(
 
     tp_scores: list[float] = []
     fp_scores: list[float] = []
+    matches: list[tuple[int, int, float, bool]] = []
     per_voc: dict[int, tuple[float, int, int]] = {}
     for c in class_ids:
         gts = {i: np.asarray([b[1:] for b in g.boxes if b[0] == c], dtype=float).reshape(-1, 4)
@@ -233,6 +239,7 @@ def evaluate_detections(
                     ok = True
             flags.append(ok)
             (tp_scores if ok else fp_scores).append(score)
+            matches.append((i, c, round(score, 6), ok))
         if n_gt:
             tp = np.cumsum(flags, dtype=float)
             fp = np.cumsum([not f for f in flags], dtype=float)
@@ -263,6 +270,8 @@ def evaluate_detections(
         tp_scores=tuple(round(s, 6) for s in tp_scores),
         fp_scores=tuple(round(s, 6) for s in fp_scores),
         iou_threshold=iou_threshold,
+        matches=tuple(matches),
+        image_classes=tuple(tuple(b[0] for b in g.boxes) for g in ground_truth),
     )
 
 
@@ -275,18 +284,25 @@ def evaluate(
     class_map: Mapping[int, str] | None = None,
     iou_threshold: float = 0.5,
     batch_size: int = 16,
+    progress: Any = False,
+    description: str = "evaluate",
 ) -> EvaluationReport:
     """Predict every image of a held-out manifest and score it.
 
     ``predictor`` is a :class:`~gtflow.training.predictor.LocalPredictor` or an
-    :class:`~gtflow.training.predictor.EndpointPredictor`.
+    :class:`~gtflow.training.predictor.EndpointPredictor`. ``progress`` (True or a
+    :class:`gtflow.progress.ProgressOutput`) shows the images predicted on stderr.
     """
+    from gtflow.progress import progress_output
+
     recs = [DetectionRecord.from_line(r, label_attribute, line_no=i) for i, r in enumerate(records, start=1)]
     cmap = dict(class_map) if class_map is not None else union_class_map(recs)
     dets: list[list[list[float]]] = []
-    for start in range(0, len(recs), batch_size):
-        chunk = recs[start:start + batch_size]
-        answers = predictor.predict_many([store.get_bytes(r.source_ref) for r in chunk])
-        dets.extend(a.get("prediction", []) for a in answers)
+    with progress_output(progress).task(description, total=len(recs), unit="image") as task:
+        for start in range(0, len(recs), batch_size):
+            chunk = recs[start:start + batch_size]
+            answers = predictor.predict_many([store.get_bytes(r.source_ref) for r in chunk])
+            dets.extend(a.get("prediction", []) for a in answers)
+            task.advance(len(chunk))
     return evaluate_detections([GroundTruthImage.from_record(r) for r in recs], dets, cmap,
                                iou_threshold=iou_threshold)

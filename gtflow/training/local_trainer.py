@@ -32,13 +32,15 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gtflow.errors import ConflictError, UsageError
 from gtflow.logs import get_logger
+from gtflow.progress import ProgressOutput, progress_output
 from gtflow.store.base import ObjectStore
 from gtflow.training._deps import require_torch
 from gtflow.training._model import (
@@ -157,10 +159,29 @@ class _Sample:
     labels: Any  # int64 (n,), class_id + 1
 
 
+#: decoded model inputs by (image digest, size), newest last: successive jobs in one process (the
+#: demo's arms, a retraining round) decode the same images again otherwise.
+_DECODED: OrderedDict[tuple[str, int], tuple[Any, int, int]] = OrderedDict()
+_DECODED_MAX_BYTES = 256 * 1024 * 1024
+
+
+def _decode_cached(data: bytes, size: int, path: str) -> tuple[Any, int, int]:
+    key = (hashlib.sha256(data).hexdigest(), size)
+    hit = _DECODED.get(key)
+    if hit is not None:
+        _DECODED.move_to_end(key)
+        return hit
+    value = decode_image(data, size, path=path)
+    _DECODED[key] = value
+    while len(_DECODED) * 3 * size * size > _DECODED_MAX_BYTES:
+        _DECODED.popitem(last=False)
+    return value
+
+
 def _load_samples(torch: Any, store: ObjectStore, recs: Sequence[DetectionRecord], size: int) -> list[_Sample]:
     out = []
     for rec in recs:
-        img, w, h = decode_image(store.get_bytes(rec.source_ref), size, path=rec.source_ref)
+        img, w, h = _decode_cached(store.get_bytes(rec.source_ref), size, rec.source_ref)
         sx, sy = size / max(rec.label.width, 1), size / max(rec.label.height, 1)
         boxes, labels = [], []
         for b in rec.label.annotations:
@@ -210,7 +231,8 @@ def _loss_mode(torch: Any, model: Any) -> Iterator[None]:
         model.train(was)
 
 
-def _mean_loss(torch: Any, model: Any, samples: Sequence[_Sample], device: Any, size: int, batch_size: int) -> float:
+def _mean_loss(torch: Any, model: Any, samples: Sequence[_Sample], device: Any, size: int, batch_size: int,
+               on_batch: Callable[[int], None] | None = None) -> float:
     total, n = 0.0, 0
     with _loss_mode(torch, model):
         for i in range(0, len(samples), batch_size):
@@ -219,21 +241,9 @@ def _mean_loss(torch: Any, model: Any, samples: Sequence[_Sample], device: Any, 
             losses = model(images, targets)
             total += float(sum(losses.values())) * len(chunk)
             n += len(chunk)
+            if on_batch is not None:
+                on_batch(len(chunk))
     return total / max(n, 1)
-
-
-def _progress(enabled: bool) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled,
-                    transient=False)
 
 
 def _device(torch: Any, device: str) -> Any:
@@ -284,14 +294,15 @@ def train_local(
     base_job_name: str = "gtflow-od-local",
     device: str = "auto",
     num_threads: int | None = None,
-    progress: bool = False,
+    progress: bool | ProgressOutput = False,
 ) -> LocalTrainingJob:
     """Train (or continue training) an SSD on ``train`` and write the SageMaker output layout.
 
     ``train`` / ``validation`` are manifest URIs or lists of manifest lines. ``previous_model``
     is the URI of a gtflow ``model.tar.gz`` to start from. A finished job with the same name
     and inputs is returned as is (``attached=True``); the same name with other inputs raises
-    ConflictError.
+    ConflictError. ``progress`` shows the steps (with the loss and an ETA) and the validation
+    on stderr: a bar on a terminal, plain lines elsewhere (see :mod:`gtflow.progress`).
     """
     cfg = config or LocalTrainingConfig()
     train_lines, train_path = _records(store, train)
@@ -373,7 +384,7 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
          train_recs: list[DetectionRecord], val_recs: list[DetectionRecord], cmap: dict[int, str],
          num_classes: int, label_attribute: str, prev_meta: ModelMetadata | None,
          prev_state: dict[str, Any] | None, previous_model: str | None, input_digest: str,
-         device_name: str, progress: bool) -> LocalTrainingJob:
+         device_name: str, progress: bool | ProgressOutput) -> LocalTrainingJob:
     started = _dt.datetime.now(_dt.timezone.utc)
     device = _device(torch, device_name)
     size = cfg.image_size
@@ -404,8 +415,8 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
     order: list[int] = []
     model.train()
     t0 = time.perf_counter()
-    with _progress(progress) as bar:
-        task = bar.add_task(f"train {name}", total=cfg.steps, info="")
+    out = progress_output(progress)
+    with out.task(f"train {name}", total=cfg.steps, unit="step") as task:
         for step in range(cfg.steps):
             if len(order) < cfg.batch_size:
                 order += torch.randperm(len(train_samples), generator=gen).tolist()
@@ -422,7 +433,7 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
-            bar.update(task, advance=1, info=f"loss {losses[-1]:.3f}")
+            task.advance(loss=losses[-1])
     train_s = time.perf_counter() - t0
 
     tail = losses[-min(20, len(losses)):]
@@ -433,11 +444,14 @@ def _run(torch: Any, store: ObjectStore, cfg: LocalTrainingConfig, name: str, ur
     if val_samples:
         from gtflow.training.evaluation import GroundTruthImage, evaluate_detections
 
-        metrics["validation:loss"] = round(_mean_loss(torch, model, val_samples, device, size, 16), 6)
-        model.eval()
-        dets: list[list[list[float]]] = []
-        for i in range(0, len(val_samples), 16):
-            dets.extend(detect(model, [s.image for s in val_samples[i:i + 16]], size))
+        with out.task(f"validate {name}", total=2 * len(val_samples), unit="image pass") as vtask:
+            metrics["validation:loss"] = round(_mean_loss(torch, model, val_samples, device, size, 16,
+                                                          vtask.advance), 6)
+            model.eval()
+            dets: list[list[list[float]]] = []
+            for i in range(0, len(val_samples), 16):
+                dets.extend(detect(model, [s.image for s in val_samples[i:i + 16]], size))
+                vtask.advance(len(val_samples[i:i + 16]))
         report = evaluate_detections([GroundTruthImage.from_record(r) for r in val_recs], dets, cmap)
         metrics["validation:mAP"] = report.map_voc50
         metrics["validation:coco_mAP"] = report.map_coco

@@ -55,11 +55,11 @@ def test_synthetic_prepare_train_predict_evaluate(tmp_path):
     img = "s3://data/round-1/images/s9-000000.png"
     r = _run(root, "predict", img, "--model", job["ModelArtifacts"], "--score-threshold", "0")
     assert r.exit_code == 0, r.output
-    line = json.loads(r.output.splitlines()[0])
+    line = json.loads(r.stdout.splitlines()[0])  # progress lines go to stderr
     assert line["source-ref"] == img and all(len(row) == 6 for row in line["prediction"])
     assert line["image_size"] == [{"width": 64, "height": 64, "depth": 3}]
     # predict -> loops start with no glue: the output file is the input as it is
-    (tmp_path / "preds.jsonl").write_text(r.output)
+    (tmp_path / "preds.jsonl").write_text(r.stdout)
     (tmp_path / "classes.json").write_text(json.dumps(summary["class_map"]))
     assert _run(root, "loops", "create-flow", "review", "--output", "s3://data/a2i").exit_code == 0
     r = _run(root, "loops", "start", str(tmp_path / "preds.jsonl"), "--flow", "review", "--class-map",
