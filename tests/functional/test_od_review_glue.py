@@ -23,8 +23,8 @@ def run(root: Path, *args: str) -> tuple[int, str]:
 
 
 def _boxes(n: int, top: float) -> list[list[float]]:
-    # scores top, top-0.1, ...; distinct boxes
-    return [[0.0, round(top - 0.1 * i, 3), 0.05 * i, 0.05 * i, 0.05 * i + 0.2, 0.05 * i + 0.2] for i in range(n)]
+    # scores top, top-0.07, ... (all in [0, 1]); distinct boxes
+    return [[0.0, round(top - 0.07 * i, 3), 0.05 * i, 0.05 * i, 0.05 * i + 0.2, 0.05 * i + 0.2] for i in range(n)]
 
 
 def test_box_floor_default_and_max_boxes(tmp_path: Path):
