@@ -154,3 +154,56 @@ def test_from_a2i_turns_bad_sizes_into_typed_errors(tmp_path: Path, value: Any) 
     report = from_a2i(str(tmp_path / "output.json"), tmp_path / "out.manifest", label_attribute="bb",
                       class_map={0: "a"})
     assert report.lines == 0 and len(report.skipped) == 1 and "width" in str(report.skipped[0])
+
+
+POISONED_ANSWERS = {
+    "width 64px": lambda ok: {**ok, "inputImageProperties": {**ok["inputImageProperties"], "width": "64px"}},
+    "width null": lambda ok: {**ok, "inputImageProperties": {**ok["inputImageProperties"], "width": None}},
+    "width 1e400": lambda ok: {**ok, "inputImageProperties": {**ok["inputImageProperties"], "width": "@1e400@"}},
+    "width NaN": lambda ok: {**ok, "inputImageProperties": {**ok["inputImageProperties"], "width": "@NaN@"}},
+    "label not offered": lambda ok: {**ok, "boundingBoxes": [{**ok["boundingBoxes"][0], "label": "hexagon"}]},
+    "box outside the image": lambda ok: {**ok, "boundingBoxes": [{"label": "circle", "left": 40, "top": 40,
+                                                                  "width": 30, "height": 30}]},
+}
+
+
+def test_poisoned_answers_refused_at_the_portal_and_planted_ones_quarantined(tmp_path: Path, monkeypatch: Any) -> None:
+    """End to end: through the portal's HTTP API a poisoned answer is refused and nothing is
+    stored; the same answer planted in the store is quarantined, the round completes with the
+    rest, the next round is not blocked, and the counts add up."""
+    from gtflow.portal import PortalClient, create_app
+
+    fake_training(monkeypatch)
+    world = World(tmp_path)
+    queue = world.loops.queue
+    rec = world.pool[0]
+    started = world.loops.start("od-review", {"taskObject": rec["source-ref"], "labels": list(CLASSES), "initialValue": []})
+    ok = {"boundingBoxes": [{"label": "circle", "left": 2, "top": 2, "width": 10, "height": 10}],
+          "inputImageProperties": {"width": SIZE, "height": SIZE}}
+    with PortalClient(create_app(world.store, queue), queue.add_worker("mallory")) as client:
+        task = client.next_task("od-review")
+        assert task is not None and task.task_id == started.name
+        url = f"/queues/od-review/tasks/{client._refs[('od-review', task.task_id)]}/submit"
+        for why, make in POISONED_ANSWERS.items():
+            # the raw body a browser (or anyone) could send: 1e400 and NaN are not what httpx writes
+            body = json.dumps({"annotatedResult": make(ok)}).replace('"@1e400@"', "1e400").replace('"@NaN@"', "NaN")
+            r = client.http.post(url, content=body, headers={"content-type": "application/json",
+                                                             "X-CSRF-Token": client.csrf, "Origin": client.origin})
+            assert r.status_code in (400, 422), (why, r.status_code, r.text)
+            assert "error" in r.json()
+            assert not queue.answers("od-review", task.task_id), why  # nothing stored
+        assert not list(world.store.list("s3://data/a2i/od-review/"))  # no output.json either
+        assert client.submit("od-review", task.task_id, {"annotatedResult": ok})["completed"]
+
+    # the same poison planted straight into the store, next to two good answers
+    world.answered = 1
+    names = [started.name, *world.answer(2)]
+    uris = outputs(world)
+    poison(world, uris[names[1]], width(1e400))
+    out = world.json("--config", str(world.config))
+    c = out["counts"]
+    assert out["status"] == "promoted" and (c["read"], c["used"], c["quarantined"], c["skipped"]) == (3, 2, 1, 0)
+    lineage = json.loads(world.store.get_text(out["lineage_uri"]))
+    assert sorted(lineage["answers"]) == sorted([names[0], names[2]])
+    assert [q["name"] for q in lineage["quarantined"]] == [names[1]]
+    assert world.json("--config", str(world.config))["status"] == "nothing-new"  # not blocked, nothing re-tried
