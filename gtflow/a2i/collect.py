@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gtflow.errors import ContractError, GtflowError, ObjectNotFoundError, StoreError
+from gtflow.errors import ContractError, GtflowError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectInfo, ObjectStore
-from gtflow.uris import S3Uri
 from gtflow.wire.a2i import HumanLoopOutput
 
 __all__ = [
@@ -59,46 +57,15 @@ def find_outputs(store: ObjectStore, prefix: str, *, since: _dt.datetime | None 
     """``output.json`` objects under ``prefix``, written at or after ``since`` (aware)."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=_dt.timezone.utc)
-    from gtflow.store.local import LocalStore
-
-    listing = _local_outputs(store, prefix) if isinstance(store, LocalStore) else store.list(prefix)
+    # a store may list files by name faster than it lists everything (LocalStore walks less)
+    lister = getattr(store, "list_named", None)
+    listing = lister(prefix, OUTPUT_NAME) if lister is not None else store.list(prefix)
     for info in listing:
         if not info.uri.endswith("/" + OUTPUT_NAME):
             continue
         if since is not None and info.last_modified < since:
             continue
         yield info
-
-
-def _local_outputs(store: Any, prefix: str) -> list[ObjectInfo]:
-    """``output.json`` files under ``prefix`` in a LocalStore, in S3 key order.
-
-    A leaner walk than ``LocalStore.list`` (no Path objects, only files named output.json);
-    like it, it follows no symlink.
-    """
-    u = S3Uri.parse(prefix)
-    head, _, name_prefix = u.key.rpartition("/")
-    start = str(store.path_for(f"s3://{u.bucket}/{head}/") if head else store.root / u.bucket)
-    if not os.path.isdir(start):
-        return []
-    found: list[ObjectInfo] = []
-    stack = [(start, f"{head}/" if head else "", name_prefix)]
-    while stack:
-        folder, key_prefix, name_filter = stack.pop()
-        with os.scandir(folder) as it:
-            for e in it:
-                if name_filter and not e.name.startswith(name_filter):
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((e.path, f"{key_prefix}{e.name}/", ""))
-                elif e.name == OUTPUT_NAME and e.is_file(follow_symlinks=False):
-                    st = e.stat(follow_symlinks=False)
-                    found.append(ObjectInfo(
-                        uri=f"s3://{u.bucket}/{key_prefix}{e.name}", size=st.st_size,
-                        last_modified=_dt.datetime.fromtimestamp(st.st_mtime, _dt.timezone.utc),
-                    ))
-    found.sort(key=lambda i: i.uri.encode())
-    return found
 
 
 def parse_output(data: bytes | str, uri: str) -> HumanLoopOutput:
@@ -114,47 +81,13 @@ def parse_output(data: bytes | str, uri: str) -> HumanLoopOutput:
 
 
 def _reader(store: Any) -> Any:
-    """``get_bytes`` of the store; for a LocalStore, a direct read of the listed file.
-
-    The listing of a LocalStore walks real folders only (it follows no symlink), so a listed
-    key maps to ``<root>/<bucket>/<key>`` without resolving every path component again; the
-    final component is opened with O_NOFOLLOW.
-    """
-    from gtflow.store.local import LocalStore
-
-    if not isinstance(store, LocalStore):
-        return store.get_bytes
-    root = str(store.root)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-
-    def read(uri: str) -> bytes:
-        bucket, _, key = uri[5:].partition("/")
-        parts = key.split("/")
-        if any(p in ("", ".", "..") for p in parts):
-            return store.get_bytes(uri)  # let the store refuse it
-        try:
-            fd = os.open(os.path.join(root, bucket, *parts), flags)
-        except FileNotFoundError as exc:
-            raise ObjectNotFoundError("no such object", path=uri) from exc
-        except OSError as exc:
-            raise StoreError(f"cannot read object: {exc.strerror}", path=uri) from exc
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read()
-
-    return read
+    """How to read a listed object: the store's fast path for what it listed, if it has one."""
+    return getattr(store, "read_listed", store.get_bytes)
 
 
 def _workers_for(store: Any, max_workers: int) -> int:
-    # A boto3 client keeps max_pool_connections (default 10) sockets; more threads than that
-    # would open and discard connections instead of reusing them.
-    from gtflow.store.local import LocalStore
-
-    if isinstance(store, LocalStore):
-        # Files in the page cache are read faster than threads can hand them over under the GIL.
-        return 1
-    client = getattr(store, "client", None)
-    pool = getattr(getattr(getattr(client, "meta", None), "config", None), "max_pool_connections", None)
-    return max(1, min(max_workers, pool or max_workers))
+    """Threads for reading: as many as the store reads well with (its ``read_concurrency``)."""
+    return max(1, min(max_workers, int(getattr(store, "read_concurrency", max_workers))))
 
 
 def iter_outputs(

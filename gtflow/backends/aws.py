@@ -40,3 +40,10 @@ class AwsBackend(Backend):
         from gtflow.verdicts.dynamodb import DEFAULT_TABLE, DynamoVerdictTable
 
         return DynamoVerdictTable(DEFAULT_TABLE, client=self.client("dynamodb"))
+
+    def retrain_services(self, config: Any, *, progress: bool = False,
+                         wait_seconds: float | None = None) -> Any:
+        """SageMaker training jobs and A2I outputs in S3."""
+        from gtflow.pipeline.aws import aws_services
+
+        return aws_services(self, config, progress=progress, wait_seconds=wait_seconds)

@@ -89,6 +89,12 @@ class Backend:
         """The verdict table (:class:`gtflow.verdicts.VerdictTable`)."""
         return self._unsupported("verdicts")
 
+    def retrain_services(self, config: Any, *, progress: bool = False,
+                         wait_seconds: float | None = None) -> Any:
+        """What a retraining round needs on this backend (``training`` capability):
+        :class:`gtflow.pipeline.retrain.RetrainServices` for a ``RetrainConfig``."""
+        return self._unsupported("training")
+
     def client(self, service: str) -> Any:
         """A boto3 client for an AWS service (``aws_clients`` capability)."""
         return self._unsupported("aws_clients")

@@ -62,3 +62,10 @@ class LocalBackend(Backend):
         from gtflow.a2i.local import LocalHumanLoops
 
         return LocalHumanLoops(self.task_queue, self.store, state_dir=self.config.state_dir)
+
+    def retrain_services(self, config: Any, *, progress: bool = False,
+                         wait_seconds: float | None = None) -> Any:
+        """Local training (PyTorch SSD) and answers from the local loops."""
+        from gtflow.pipeline.local import local_services
+
+        return local_services(self.store, config, progress=progress)

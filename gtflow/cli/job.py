@@ -11,17 +11,17 @@ import click
 from gtflow.cli import console, pass_config
 from gtflow.cli.lambda_ import _parse_options
 from gtflow.config import GtflowConfig
-from gtflow.errors import TemplateError, UsageError
+from gtflow.errors import TemplateError
 
 __all__ = ["command"]
 
 
 def _backend(config: GtflowConfig) -> Any:
-    if config.backend != "local":
-        raise UsageError("gtflow job runs local labeling jobs; on AWS use gtflow.labeling.aws", field="--backend")
     from gtflow.backends import open_backend
 
-    return open_backend(config)
+    backend = open_backend(config)
+    backend.require("task_queue", "gtflow job (local labeling jobs; on AWS use gtflow.labeling.aws)")
+    return backend
 
 
 def _template(value: str) -> str:

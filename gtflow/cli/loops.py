@@ -242,7 +242,7 @@ def _planned_calls(config: GtflowConfig, flow: str, planned: list[Any]) -> list[
 
     if flow.startswith("arn:"):
         arn = flow
-    elif config.backend == "local":
+    elif _backend(config).supports("task_queue"):  # local flows have local ARNs
         arn = f"arn:aws:sagemaker:local:000000000000:flow-definition/{flow}"
     else:
         arn = None

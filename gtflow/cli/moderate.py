@@ -149,7 +149,7 @@ def image_cmd(config, image, provider, guardrail, guardrail_version, rekognition
     With no provider named, the offline image model of gtflow[moderation] scores it."""
     backend = open_backend(config)
     # a local file goes as bytes; an s3:// URI goes by reference to Rekognition on AWS, else through the store
-    by_ref = rekognition and config.backend == "aws"
+    by_ref = rekognition and backend.supports("aws_clients")
     store = None if by_ref else backend.store
     mod = _image_provider(config, backend, provider=provider, guardrail=guardrail, guardrail_version=guardrail_version,
                           rekognition=rekognition, store=store)
@@ -195,12 +195,12 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
     store = backend.store
     classifiers = [c for c, on in (("FreeOfPersonallyIdentifiableInformation", free_of_pii),
                                    ("FreeOfAdultContent", free_of_adult_content)) if on]
-    use_rek = rekognition or (config.backend == "aws" and not provider and not guardrail)
+    use_rek = rekognition or (backend.supports("aws_clients") and not provider and not guardrail)
     moderator = _image_provider(config, backend, provider=provider, guardrail=guardrail,
                                 guardrail_version=guardrail_version, rekognition=use_rek,
-                                store=None if (use_rek and config.backend == "aws") else store,
+                                store=None if (use_rek and backend.supports("aws_clients")) else store,
                                 flow_definition_arn=flow_definition_arn, content_classifiers=classifiers)
-    sink = LocalReview(backend.task_queue, out_prefix) if (review and config.backend == "local") else None
+    sink = LocalReview(backend.task_queue, out_prefix) if (review and backend.supports("task_queue")) else None
     rep = screen(store, prefix, moderator, out_prefix=out_prefix, policy=_policy(policy_file), review=sink,
                  quarantine_prefix=quarantine, workers=workers, progress=True, audit_fraction=audit_sample)
     click.echo(f"{rep.images} images: {rep.safe} safe, {rep.unsafe} unsafe, {rep.review} awaiting review, "
@@ -235,9 +235,9 @@ def adapter_cmd(config, decisions_prefix, out_prefix, model_threshold, start, pr
             click.echo(f"not enough for an adapter yet: {problem}", err=True)
         sys.exit(1)
     if start:
-        if config.backend != "aws" or not project or not output_prefix:
+        if not backend.supports("aws_clients") or not project or not output_prefix:
             raise UsageError("--start needs --backend aws, --project and --output")
-        click.echo(json.dumps(start_adapter_training(cast(Any, backend).client("rekognition"), data, project_name=project,
+        click.echo(json.dumps(start_adapter_training(backend.client("rekognition"), data, project_name=project,
                                                      output_prefix=output_prefix)))
 
 

@@ -21,12 +21,13 @@ import os
 import socket
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import click
 
 from gtflow.cli import console, err_console
 from gtflow.config import GtflowConfig
-from gtflow.errors import GtflowError, UsageError
+from gtflow.errors import GtflowError
 from gtflow.store.local import LocalStore
 from gtflow.tasks import TaskQueue
 
@@ -42,19 +43,16 @@ def _config(ctx: click.Context, root: str | None, host: str | None, port: int | 
         changes["portal_host"] = host
     if port is not None:
         changes["portal_port"] = port
-    config = replace(config, **changes) if changes else config  # type: ignore[arg-type]
-    if config.backend != "local":
-        raise UsageError("the review portal serves the local backend only (use --backend local)", field="backend")
-    return config
+    return replace(config, **changes) if changes else config  # type: ignore[arg-type]
 
 
 def _open(config: GtflowConfig) -> tuple[LocalStore, TaskQueue]:
     from gtflow.backends import open_backend
 
-    store = open_backend(config).store
-    if not isinstance(store, LocalStore):
-        raise UsageError("the review portal needs the local backend's store", field="backend")
-    return store, open_backend(config).task_queue
+    backend = open_backend(config)
+    backend.require("portal", "the review portal (use --backend local)")
+    backend.require("local_files", "the review portal on an S3 store (it serves images from a local folder store)")
+    return cast(LocalStore, backend.store), backend.task_queue
 
 
 @click.group(invoke_without_command=True)

@@ -40,7 +40,7 @@ def open_predictor(config: GtflowConfig, model: str | None, endpoint: str | None
     from gtflow.training.predictor import EndpointPredictor
 
     backend = open_backend(config)
-    client = backend.client("sagemaker-runtime") if hasattr(backend, "client") else \
+    client = backend.client("sagemaker-runtime") if backend.supports("aws_clients") else \
         make_client("sagemaker-runtime", region=config.region)
     return EndpointPredictor(client, str(endpoint))
 

@@ -226,7 +226,7 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
                          workers=workers, job_name=job_name, image_prefix=image_prefix, header=header,
                          show_confidence=show_confidence)
     backend = open_backend(config)
-    if config.backend == "aws":
+    if backend.supports("aws_clients"):
         missing = [n for n, v in (("--role-arn", role_arn), ("--workteam-arn", workteam_arn),
                                   ("--pre-lambda-arn", pre_lambda_arn), ("--post-lambda-arn", post_lambda_arn)) if not v]
         if missing:
@@ -313,10 +313,11 @@ def follow_up_cmd(config: GtflowConfig, verdicts: str, prefix: str, labels: str,
     from gtflow.backends import open_backend
     from gtflow.qa.follow_up import start_follow_up_local
 
-    if config.backend == "aws":
+    backend = open_backend(config)
+    if not backend.supports("task_queue"):
         raise UsageError("follow-up starts a local job; on AWS write the manifest with "
                          "gtflow.qa.follow_up.follow_up_records and create a classification job")
-    result = start_follow_up_local(_read(config, verdicts), store=open_backend(config).store, prefix=prefix,
+    result = start_follow_up_local(_read(config, verdicts), store=backend.store, prefix=prefix,
                                    labels=[x.strip() for x in labels.split(",") if x.strip()], rule=rule,
                                    workers=workers, job_name=job_name)
     click.echo(json.dumps(result, indent=2))
@@ -376,7 +377,7 @@ def import_sample_table_cmd(config: GtflowConfig, export: str | None, table: str
         from gtflow.backends import open_backend
 
         backend: Any = open_backend(config)
-        if config.backend != "aws":
+        if not backend.supports("aws_clients"):
             raise UsageError("--table scans DynamoDB: use --backend aws (or give an export file)")
         verdicts = scan_sample_table(backend.client("dynamodb"), table)
     else:

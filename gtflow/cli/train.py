@@ -33,11 +33,17 @@ def _store(config: GtflowConfig) -> Any:
     return open_backend(config).store
 
 
+def _backend_of(config: GtflowConfig) -> Any:
+    from gtflow.backends import open_backend
+
+    return open_backend(config)
+
+
 def _sagemaker(config: GtflowConfig) -> Any:
     from gtflow.backends import open_backend
 
     backend = open_backend(config)
-    if hasattr(backend, "client"):
+    if backend.supports("aws_clients"):
         return backend.client("sagemaker")
     from gtflow.store.s3 import make_client
 
@@ -264,7 +270,7 @@ def sagemaker(config: GtflowConfig, train_uri: str, validation_uri: str, label_a
                              f"{hp_values['use_pretrained_model']}", field="--weights")
         hp_values["use_pretrained_model"] = want
     if "num_training_samples" not in hp_values or "num_classes" not in hp_values:
-        if dry_run and config.backend == "aws":
+        if dry_run and _backend_of(config).supports("aws_clients"):
             raise UsageError("--dry-run reads nothing from S3: give --hp num_training_samples=N --hp num_classes=K "
                              "(gtflow manifest stats on a local copy prints them)", field="--hp")
         from gtflow.training.manifests import manifest_stats, read_manifest

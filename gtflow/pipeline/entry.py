@@ -92,13 +92,9 @@ def _check_backend(config: RetrainConfig) -> None:
 def _open(config: RetrainConfig, gtflow_config: GtflowConfig | None) -> Any:
     _check_backend(config)
     base = gtflow_config or GtflowConfig.from_env()
-    if config.backend == "aws":
-        from gtflow.backends.aws import AwsBackend
+    from gtflow.backends import open_backend
 
-        return AwsBackend(replace(base, backend="aws"))
-    from gtflow.backends.local import LocalBackend
-
-    return LocalBackend(replace(base, backend="local"))
+    return open_backend(replace(base, backend=config.backend))
 
 
 def store_for(config: RetrainConfig, gtflow_config: GtflowConfig | None = None) -> ObjectStore:
@@ -117,15 +113,9 @@ def build_services(
 ) -> RetrainServices:
     """The :class:`RetrainServices` of the config's backend (``backend`` overrides which one is opened)."""
     _check_backend(config)
-    if config.backend == "aws":
-        from gtflow.pipeline.aws import aws_services
-
-        return aws_services(backend if backend is not None else _open(config, gtflow_config), config,
-                            progress=progress, wait_seconds=wait_seconds)
-    from gtflow.pipeline.local import local_services
-
-    store = backend.store if backend is not None else _open(config, gtflow_config).store
-    return local_services(store, config, progress=progress)
+    chosen = backend if backend is not None else _open(config, gtflow_config)
+    services: RetrainServices = chosen.retrain_services(config, progress=progress, wait_seconds=wait_seconds)
+    return services
 
 
 def run_round(config: RetrainConfig, services: RetrainServices) -> dict[str, Any]:

@@ -262,10 +262,8 @@ def open_table(backend: Any, *, table_name: str | None = None) -> Any:
     """The backend's verdict table: SQLite beside a local store, DynamoDB on AWS."""
     from gtflow.verdicts import open_verdict_table
 
-    if getattr(backend, "name", "") == "aws":
-        from gtflow.verdicts.dynamodb import DEFAULT_TABLE
-
-        return open_verdict_table(table_name=table_name or DEFAULT_TABLE, client=backend.client("dynamodb"))
+    if table_name is not None and backend.supports("aws_clients"):
+        return open_verdict_table(table_name=table_name, client=backend.client("dynamodb"))
     return backend.verdicts
 
 

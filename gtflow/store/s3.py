@@ -127,6 +127,17 @@ class S3Store:
                     last_modified=obj["LastModified"],
                 )
 
+    def list_named(self, prefix: str, name: str) -> Iterator[ObjectInfo]:
+        """Objects under ``prefix`` whose last key component is ``name`` (one listing)."""
+        return (o for o in self.list(prefix) if o.uri.endswith("/" + name))
+
+    @property
+    def read_concurrency(self) -> int:
+        """Threads worth reading with: the client's connection pool (boto3's default is 10),
+        so no thread opens and discards connections instead of reusing them."""
+        pool = getattr(getattr(self.client.meta, "config", None), "max_pool_connections", None)
+        return int(pool or 10)
+
     def put_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
         u = S3Uri.parse(uri, require_key=True)
         extra = {"ContentType": content_type} if content_type else {}

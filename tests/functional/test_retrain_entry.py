@@ -30,6 +30,11 @@ class Backend:
     def client(self, service: str) -> Any:
         return self._clients[service]
 
+    def retrain_services(self, config: Any, **kwargs: Any) -> Any:
+        from gtflow.pipeline.aws import aws_services
+
+        return aws_services(self, config, **kwargs)
+
 
 class Context:
     def __init__(self, remaining_ms: int) -> None:
