@@ -33,12 +33,12 @@ def offences(tree: ast.AST) -> list[tuple[int, str]]:
             sides = [node.left, *node.comparators]
             if any(_names_backend(s) for s in sides) and any(_strings(s) & BACKEND_NAMES for s in sides):
                 found.append((node.lineno, "backend-name check"))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance":
-            if len(node.args) == 2:
-                named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
-                named |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
-                if named & CLASSES:
-                    found.append((node.lineno, f"class check on {sorted(named & CLASSES)}"))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
+                and len(node.args) == 2):
+            named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+            named |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+            if named & CLASSES:
+                found.append((node.lineno, f"class check on {sorted(named & CLASSES)}"))
     return found
 
 
