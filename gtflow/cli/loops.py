@@ -288,11 +288,14 @@ def status(config: GtflowConfig, flow: str, status_filter: str | None, show_list
 @click.option("--label-attribute", default=None, help="Label attribute of --manifest.")
 @click.option("--class-map", "class_map_path", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent reads.")
+@click.option("--quarantine", "quarantine_prefix", default=None, metavar="S3PREFIX",
+              help="Also quarantine unreadable outputs and loops left out of --manifest, under this prefix.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def collect(
     config: GtflowConfig, flow: str, since: str | None, output: str | None, manifest_out: str | None,
-    label_attribute: str | None, class_map_path: str | None, workers: int, as_json: bool,
+    label_attribute: str | None, class_map_path: str | None, workers: int, quarantine_prefix: str | None,
+    as_json: bool,
 ) -> None:
     """Read the answers of a flow's completed loops (all workers' answers kept)."""
     from gtflow.a2i.convert import ConversionReport, write_converted
@@ -316,6 +319,9 @@ def collect(
     if manifest_out and label_attribute and class_map_path:
         write_converted(outputs, manifest_out, class_map=load_class_map(class_map_path),
                         label_attribute=label_attribute, store=store_if(manifest_out), report=report)
+    if quarantine_prefix:
+        _quarantine(backend.store, quarantine_prefix, "collect", errors, flow)
+        _quarantine(backend.store, quarantine_prefix, "from-a2i", report.skipped, flow)
     answers = sum(len(c.output.human_answers) for c in outputs)
     summary = {"loops": len(outputs), "answers": answers, "unreadable": len(errors), "manifest": report.to_dict() if manifest_out else None}
     if as_json:
@@ -326,6 +332,15 @@ def collect(
             click.echo(f"manifest: {report.lines} lines ({report.empty} without boxes), {len(report.skipped)} loops skipped")
     for e in (errors + report.skipped)[:20]:
         err_console().print(f"[yellow]skipped:[/] {e}", highlight=False)
+
+
+def _quarantine(store: Any, prefix: str, stage: str, errors: list[Any], default_source: str) -> None:
+    """Put the records a command left out into the quarantine under ``prefix`` (gtflow quarantine)."""
+    from gtflow.quarantine import Quarantine
+
+    q = Quarantine(store, prefix)
+    for e in errors:
+        q.add(stage=stage, source=str(getattr(e, "path", None) or default_source), reason=str(e))
 
 
 def _worker_ids(path: str | None) -> tuple[str, ...]:
@@ -374,11 +389,7 @@ def from_a2i_command(
         worker=worker, skip_empty=skip_empty, strict=strict, exclude_workers=_worker_ids(exclude_workers),
     )
     if quarantine_prefix:
-        from gtflow.quarantine import Quarantine
-
-        q = Quarantine(_backend(config).store, quarantine_prefix)
-        for e in report.skipped:
-            q.add(stage="from-a2i", source=str(e.path or src), reason=str(e))
+        _quarantine(_backend(config).store, quarantine_prefix, "from-a2i", report.skipped, src)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:

@@ -207,3 +207,22 @@ def test_poisoned_answers_refused_at_the_portal_and_planted_ones_quarantined(tmp
     assert sorted(lineage["answers"]) == sorted([names[0], names[2]])
     assert [q["name"] for q in lineage["quarantined"]] == [names[1]]
     assert world.json("--config", str(world.config))["status"] == "nothing-new"  # not blocked, nothing re-tried
+
+
+def test_loops_collect_quarantines_what_it_leaves_out(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    names = world.answer(3)
+    uris = outputs(world)
+    poison(world, uris[names[0]], width("64px"))
+    world.store.put_text("s3://data/a2i/od-review/2026/03/01/12/00/09/broken-loop/output.json", "{")
+    (tmp_path / "classes.json").write_text(json.dumps(list(CLASSES)))
+    res = CliRunner().invoke(cli, ["--root", str(world.root), "loops", "collect", "--flow", "od-review", "--json",
+                                   "--manifest", str(tmp_path / "m.manifest"), "--label-attribute", "bbox",
+                                   "--class-map", str(tmp_path / "classes.json"), "--quarantine", "s3://data/q"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["unreadable"] == 1 and summary["manifest"]["lines"] == 2 and len(summary["manifest"]["skipped"]) == 1
+    entries = Quarantine(world.store, "s3://data/q").list()
+    assert sorted(e.stage for e in entries) == ["collect", "from-a2i"]
+    assert {e.source for e in entries} == {uris[names[0]], "s3://data/a2i/od-review/2026/03/01/12/00/09/broken-loop/output.json"}
+    assert len((tmp_path / "m.manifest").read_text().splitlines()) == 2
