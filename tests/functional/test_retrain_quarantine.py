@@ -18,7 +18,21 @@ from gtflow.cli import cli
 from gtflow.quarantine import Quarantine
 from gtflow.training.synthetic import generate_dataset
 
-from .test_retrain_cli import CLASSES, SIZE, World, fake_training
+from .test_retrain_cli import CLASSES, SIZE, World
+from .test_retrain_cli import fake_training as _fake_training
+
+
+def fake_training(monkeypatch: Any) -> None:
+    """Training, evaluation and the paired comparison of two models replaced."""
+    import gtflow.training.comparison as comparison
+
+    _fake_training(monkeypatch)
+
+    class NoComparison:
+        def to_dict(self) -> None:
+            return None
+
+    monkeypatch.setattr(comparison, "compare_map50", lambda a, b: NoComparison())
 
 
 def outputs(world: World) -> dict[str, str]:
