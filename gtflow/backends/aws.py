@@ -41,6 +41,19 @@ class AwsBackend(Backend):
 
         return DynamoVerdictTable(DEFAULT_TABLE, client=self.client("dynamodb"))
 
+    @cached_property
+    def labeling_jobs(self) -> Any:
+        """Ground Truth labeling jobs (:class:`gtflow.labeling.jobs.AwsLabelingJobs`)."""
+        from gtflow.labeling.jobs import AwsLabelingJobs
+
+        return AwsLabelingJobs(self.client("sagemaker"), self.store)
+
+    def predictor(self, model: str, *, score_threshold: float = 0.01) -> Any:
+        """A predictor for a deployed SageMaker endpoint (``model`` is its name)."""
+        from gtflow.training.predictor import EndpointPredictor
+
+        return EndpointPredictor(self.client("sagemaker-runtime"), model)
+
     def retrain_services(self, config: Any, *, progress: bool = False,
                          wait_seconds: float | None = None) -> Any:
         """SageMaker training jobs and A2I outputs in S3."""

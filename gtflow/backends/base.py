@@ -89,6 +89,16 @@ class Backend:
         """The verdict table (:class:`gtflow.verdicts.VerdictTable`)."""
         return self._unsupported("verdicts")
 
+    @cached_property
+    def labeling_jobs(self) -> Any:
+        """Labeling jobs (:class:`gtflow.labeling.jobs.LabelingJobs`: ``create``, ``describe``)."""
+        return self._unsupported("labeling_jobs")
+
+    def predictor(self, model: str, *, score_threshold: float = 0.01) -> Any:
+        """Predictions in the built-in algorithm's response format (``endpoints`` capability):
+        a model artifact locally, an endpoint name on AWS (:class:`gtflow.training.predictor.Predictor`)."""
+        return self._unsupported("endpoints")
+
     def retrain_services(self, config: Any, *, progress: bool = False,
                          wait_seconds: float | None = None) -> Any:
         """What a retraining round needs on this backend (``training`` capability):

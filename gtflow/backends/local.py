@@ -4,6 +4,7 @@ of which the configuration can point at a shared engine (an S3-compatible store,
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from gtflow.backends.base import Backend
@@ -62,6 +63,21 @@ class LocalBackend(Backend):
         from gtflow.a2i.local import LocalHumanLoops
 
         return LocalHumanLoops(self.task_queue, self.store, state_dir=self.config.state_dir)
+
+    @cached_property
+    def labeling_jobs(self) -> Any:
+        """Local labeling jobs (:class:`gtflow.labeling.jobs.LocalLabelingJobs`) on the task queue."""
+        from gtflow.labeling.jobs import LocalLabelingJobs
+
+        return LocalLabelingJobs(self.store, self.task_queue, self.verdicts)
+
+    def predictor(self, model: str, *, score_threshold: float = 0.01) -> Any:
+        """A predictor for a model artifact (a ``model.tar.gz`` path or store URI)."""
+        from gtflow.training.predictor import LocalPredictor
+
+        if model.startswith("s3://"):
+            return LocalPredictor.from_store(self.store, model, score_threshold=score_threshold)
+        return LocalPredictor(Path(model).read_bytes(), score_threshold=score_threshold, path=model)
 
     def retrain_services(self, config: Any, *, progress: bool = False,
                          wait_seconds: float | None = None) -> Any:
