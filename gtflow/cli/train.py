@@ -143,7 +143,9 @@ def prepare(config: GtflowConfig, reviewed_uris: tuple[str, ...], previous_uri: 
     }
     summary = {"manifests": uris, "lines": len(res.records), "train": len(train), "validation": len(val),
                "train_pool": len(train_all), "added": len(res.added), "replaced": len(res.replaced),
-               "ignored_reviews": len(res.ignored_reviews), "class_map": {str(c): n for c, n in res.class_map.items()}}
+               "ignored_reviews": len(res.ignored_reviews), "clipped_boxes": res.clipped_boxes,
+               "dropped_boxes": res.dropped_boxes, "emptied_reviews": list(res.emptied_reviews),
+               "class_map": {str(c): n for c, n in res.class_map.items()}}
     if as_json:
         _echo_json(summary)
     else:

@@ -100,7 +100,9 @@ def merge_into(
         records = replay_subset(records, merged.changed, config.replay_ratio)
     write_manifest(store, out_uri, records, label_attribute=config.label_attribute, num_classes=len(class_map))
     return {"lines": len(records), "added": len(merged.added), "replaced": len(merged.replaced),
-            "ignored_reviews": len(merged.ignored_reviews), "num_classes": len(class_map)}
+            "ignored_reviews": len(merged.ignored_reviews), "num_classes": len(class_map),
+            "clipped_boxes": merged.clipped_boxes, "dropped_boxes": merged.dropped_boxes,
+            "emptied_reviews": len(merged.emptied_reviews)}
 
 
 def _job_of(model_uri: str) -> str:

@@ -11,7 +11,8 @@ converted to it); :func:`merge_reviewed` folds them into the previous training m
   the next free id);
 - nothing old is dropped unless a newer review replaced it;
 - reviewed boxes are clipped to the image (a box entirely outside it is dropped, and the
-  metadata's ``objects`` list follows).
+  metadata's ``objects`` list follows); both are counted in the result (``clipped_boxes``,
+  ``dropped_boxes``, and ``emptied_reviews`` for reviews left with no box), never silent.
 
 :func:`split_train_validation` hashes ``source-ref``, so an image never moves between train
 and validation from one round to the next. Every manifest written goes through the
@@ -184,6 +185,11 @@ class MergeResult:
     replaced: tuple[str, ...]
     #: reviews that lost to a newer label already present (kept out, reported)
     ignored_reviews: tuple[str, ...]
+    #: reviewer boxes clipped to their image / dropped (no area inside it), counted not silent
+    clipped_boxes: int = 0
+    dropped_boxes: int = 0
+    #: reviews whose every box was dropped: now images with no objects (source-refs)
+    emptied_reviews: tuple[str, ...] = ()
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -223,14 +229,16 @@ def _remap(rec: DetectionRecord, line_no: int, target: dict[int, str], by_name: 
     return mapping
 
 
-def _clip(ann: dict[str, Any], width: int, height: int) -> bool:
-    """Clip a reviewer's box to the image (the drawing tool lets boxes leave it); False if empty."""
+def _clip(ann: dict[str, Any], width: int, height: int) -> bool | None:
+    """Clip a reviewer's box to the image (the drawing tool lets boxes leave it): True if it
+    changed, False if it fit, None if nothing of it is inside the image (drop it)."""
     x1, y1 = max(0, ann["left"]), max(0, ann["top"])
     x2, y2 = min(width, ann["left"] + ann["width"]), min(height, ann["top"] + ann["height"])
     if x2 <= x1 or y2 <= y1:
-        return False
+        return None
+    changed = (x1, y1, x2 - x1, y2 - y1) != (ann["left"], ann["top"], ann["width"], ann["height"])
     ann.update(left=x1, top=y1, width=x2 - x1, height=y2 - y1)
-    return True
+    return changed
 
 
 def merge_reviewed(
@@ -276,6 +284,8 @@ def merge_reviewed(
             origin[rec.source_ref] = "previous"
 
     ignored: list[str] = []
+    clipped_n = dropped = 0
+    emptied: list[str] = []
     for i, raw in enumerate(reviewed, start=1):
         rec = DetectionRecord.from_line(raw, attr_in, path=reviewed_path, line_no=i)
         mapping = _remap(rec, i, target, by_name, allow_new_classes, reviewed_path, attr_in)
@@ -286,8 +296,14 @@ def merge_reviewed(
         keep = []
         for j, ann in enumerate(label["annotations"]):
             ann["class_id"] = mapping[ann["class_id"]]
-            if _clip(ann, rec.label.width, rec.label.height):
+            clipped = _clip(ann, rec.label.width, rec.label.height)
+            if clipped is None:
+                dropped += 1
+            else:
                 keep.append(j)
+                clipped_n += clipped
+        if label["annotations"] and not keep:
+            emptied.append(rec.source_ref)
         meta = dict(rec.raw.get(f"{attr_in}-metadata") or {})
         if len(keep) < len(label["annotations"]):
             objects = meta.get("objects")
@@ -311,8 +327,12 @@ def merge_reviewed(
     replaced = tuple(ref for ref in order if ref in prev_refs and origin[ref] == "reviewed")
     log.info("merged %d previous + %d reviewed lines: %d added, %d replaced, %d reviews ignored",
              len(previous), len(reviewed), len(added), len(replaced), len(ignored))
+    if dropped or emptied:
+        log.warning("merge: %d reviewer boxes clipped to the image, %d dropped (nothing inside it); "
+                    "%d reviews lost every box and are now images with no objects", clipped_n, dropped, len(emptied))
     return MergeResult(records=records, class_map=dict(sorted(target.items())), added=added,
-                       replaced=replaced, ignored_reviews=tuple(ignored))
+                       replaced=replaced, ignored_reviews=tuple(ignored), clipped_boxes=clipped_n,
+                       dropped_boxes=dropped, emptied_reviews=tuple(emptied))
 
 
 def _unit_hash(text: str) -> float:

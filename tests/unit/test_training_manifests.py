@@ -184,3 +184,19 @@ def test_a2i_answers_merge_with_boxes_clipped_to_the_image():
         {"class_id": 1, "left": 2, "top": 2, "width": 5, "height": 5}]
     assert len(rec["bb-metadata"]["objects"]) == 2
     assert rec["bb-metadata"]["job-name"] == "a2i/loop-1"
+
+
+def test_merge_counts_clipped_and_dropped_reviewer_boxes() -> None:
+    from gtflow.training.manifests import merge_reviewed
+
+    def line(ref, boxes):
+        return {"source-ref": ref, "bb": {"image_size": [{"width": 10, "height": 10, "depth": 3}], "annotations": [
+            {"class_id": 0, "left": x, "top": y, "width": w, "height": h} for x, y, w, h in boxes]},
+            "bb-metadata": {"class-map": {"0": "a"}, "objects": [{"confidence": 1}] * len(boxes)}}
+
+    res = merge_reviewed([], [line("s3://b/1.jpg", [(8, 8, 5, 5), (1, 1, 2, 2)]),  # one clipped
+                              line("s3://b/2.jpg", [(20, 20, 3, 3)])],  # wholly outside: dropped, review emptied
+                         label_attribute="bb", class_map={0: "a"})
+    assert (res.clipped_boxes, res.dropped_boxes, res.emptied_reviews) == (1, 1, ("s3://b/2.jpg",))
+    assert res.records[0]["bb"]["annotations"][0] == {"class_id": 0, "left": 8, "top": 8, "width": 2, "height": 2}
+    assert res.records[1]["bb"]["annotations"] == [] and res.records[1]["bb-metadata"]["objects"] == []
