@@ -91,3 +91,14 @@ def test_train_prepare_takes_local_paths(tmp_path: Path):
     summary = json.loads(out)
     assert summary["lines"] == 5 and summary["manifests"]["all"] == str(tmp_path / "prepared" / "all.manifest")
     assert len((tmp_path / "prepared" / "all.manifest").read_text().splitlines()) == 5
+
+
+def test_qa_run_and_job_status_agree_on_the_name_case(tmp_path: Path):
+    root = tmp_path / "data"
+    (tmp_path / "p.csv").write_text("img/1.jpg,cat,95\nimg/2.jpg,cat,91\n")
+    code, out = run(root, "qa", "run", "--csv", str(tmp_path / "p.csv"), "--prefix", "s3://bkt/qa/CatsQA",
+                    "--image-prefix", "s3://bkt")
+    assert code == 0, out
+    assert json.loads(out[:out.rindex("}") + 1])["job"] == "CatsQA"
+    code, out = run(root, "job", "status", "CatsQA")  # the spelling the user wrote finds the job
+    assert code == 0 and "pending" in out
