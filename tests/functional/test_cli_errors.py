@@ -99,3 +99,24 @@ def test_warnings_reach_stderr_and_q_silences_them(tmp_path: Path) -> None:
     store.delete(f"s3://bkt/state/quarantine/{Quarantine(store, 's3://bkt/state').list()[0].id}.json")
     quiet = run("-q", *args)
     assert quiet.exit_code == 0 and "warning:" not in quiet.stderr
+
+
+@pytest.mark.parametrize(("env", "needles"), [
+    ({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+      "AWS_EC2_METADATA_DISABLED": "true"}, ["AWS sagemaker DescribeFlowDefinition: NoCredentialsError"]),
+    ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+     ["AWS sagemaker DescribeFlowDefinition: EndpointConnectionError", "127.0.0.1:9"]),
+])
+def test_real_botocore_errors_from_a_real_process(env: dict, needles: list[str], tmp_path: Path) -> None:
+    """No credentials / no endpoint (a closed local port: no network), through the real client."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    gtflow = str(Path(sys.executable).parent / "gtflow")
+    r = subprocess.run([gtflow, "--backend", "aws", "--region", "us-east-1", "loops", "status", "--flow", "x"],
+                       capture_output=True, text=True, env={**base, **env}, timeout=300, cwd=tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and all(n in lines[0] for n in needles), r.stderr
