@@ -147,7 +147,10 @@ def handler(event: Mapping[str, Any] | None, context: Any = None, *, backend: An
     if not source:
         raise ConfigError(f"no retrain config: pass event['config'] or set {CONFIG_ENV}", field="config")
     config = load_config(source, backend.store if backend is not None else None)
-    services = build_services(config, backend=backend, wait_seconds=_remaining_seconds(context))
+    remaining = _remaining_seconds(context)
+    if remaining is not None:  # never wait for another round's lease past this invocation's time
+        config = replace(config, lease_wait_seconds=max(1.0, min(config.lease_wait_seconds, remaining)))
+    services = build_services(config, backend=backend, wait_seconds=remaining)
     out = run_round(config, services)
     log.info("retrain %s: %s (run %s)", config.name, out["status"], out.get("run_id"))
     return out

@@ -137,3 +137,21 @@ def test_container_main_prints_json_and_exit_codes(tmp_path: Path, capsys, monke
     monkeypatch.setenv("GTFLOW_ROOT", str(tmp_path / "root"))
     assert main([str(good)]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "nothing-new"
+
+
+def test_a_lambda_waits_for_another_rounds_lease_no_longer_than_its_time() -> None:
+    import time
+
+    from gtflow.errors import ConflictError
+    from gtflow.pipeline.lease import Lease
+
+    with world([0.5]) as w:
+        w.answer(2, T0)
+        w.store.put_text("s3://bkt/retrain/shapes.yaml", yaml.safe_dump(config_dict(w)))
+        lease_uri = f"{w.config.state_prefix.rstrip('/')}/lease.json"
+        with Lease(w.store, lease_uri, ttl=600, wait=0):  # another round is running
+            t0 = time.monotonic()
+            with pytest.raises(ConflictError, match="another run holds the lease"):
+                handler({"config": "s3://bkt/retrain/shapes.yaml"}, Context(122_000), backend=Backend(w))
+            assert time.monotonic() - t0 < 30  # 2 s left after the reserve, not the config's 6 h
+        assert w.sm.created == []
