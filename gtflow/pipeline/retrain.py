@@ -324,8 +324,9 @@ def _retrain(config: RetrainConfig, services: RetrainServices) -> RetrainResult:
     new, next_wm, readmitted = _claim(store, config, wm, services.completed_answers, quarantine)
     if len(new) < config.min_answers:
         log.info("retrain %s: %d new answers (< %d); nothing to do", config.name, len(new), config.min_answers)
+        # too few to run: not read, not lost; they wait for the next run (the watermark stays)
         return RetrainResult("nothing-new", answers_used=0,
-                             counts={"read": len(new), "used": 0, "quarantined": 0, "skipped": len(new)})
+                             counts={"read": 0, "used": 0, "quarantined": 0, "skipped": 0, "waiting": len(new)})
 
     run_id = run_id_for(config.name, wm, new, list(readmitted.values()))
     stages = StageRunner(store, config.state_prefix, run_id)

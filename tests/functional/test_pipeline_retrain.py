@@ -289,3 +289,27 @@ def test_a_nan_candidate_metric_never_promotes(tmp_path):
     svc.evaluate = lambda model, manifest: {"map50": float("nan")}
     result = retrain(config(), svc)
     assert result.status == "rejected" and result.metrics_after == {"map50": None}
+
+
+def test_two_answers_for_one_image_the_newer_is_used_the_other_skipped(tmp_path):
+    store = LocalStore(tmp_path)
+    t1 = T0 + dt.timedelta(seconds=5)
+    ans = [CompletedAnswer("loop-old", T0, "s3://a2i/old/output.json"),
+           CompletedAnswer("loop-new", t1, "s3://a2i/new/output.json"),
+           CompletedAnswer("loop-other", T0, "s3://a2i/other/output.json")]
+    fakes = Fakes(store, ans)
+    svc = fakes.services()
+    svc.to_records = lambda answers: [od_line("same" if a.name != "loop-other" else "other") for a in answers]
+    result = retrain(config(), svc)
+    assert result.counts["read"] == 3 and result.counts["used"] == 2 and result.counts["skipped"] == 1
+    lineage = json.loads(store.get_text(result.lineage_uri))
+    assert sorted(lineage["answers"]) == ["loop-new", "loop-other"]
+    assert [s["name"] for s in lineage["skipped"]] == ["loop-old"] and "loop-new" in lineage["skipped"][0]["reason"]
+    assert len(store.get_text(lineage["manifests"]["reviewed"]).splitlines()) == 2
+
+
+def test_too_few_answers_wait_and_are_counted_as_waiting(tmp_path):
+    store = LocalStore(tmp_path)
+    result = retrain(config(min_answers=5), Fakes(store, answers(2)).services())
+    assert result.status == "nothing-new" and result.counts == {"read": 0, "used": 0, "quarantined": 0, "skipped": 0,
+                                                                 "waiting": 2}
