@@ -9,8 +9,6 @@ Prints VOC mAP@0.5 (all-point; SageMaker-comparable), COCO mAP@[.5:.95] and AP@0
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from gtflow.cli import console, pass_config
@@ -44,11 +42,13 @@ def command(config: GtflowConfig, manifest_uri: str, label_attribute: str, model
     cmap = getattr(predictor, "class_map", None)
     report = evaluate(predictor, store, records, label_attribute=label_attribute, class_map=cmap,
                       iou_threshold=iou, progress=not as_json)
+    from gtflow.strict_json import dumps_strict
+
     data = report.to_dict()
-    if report_uri:
-        store.put_text(report_uri, json.dumps(data, indent=2), content_type="application/json")
+    if report_uri:  # strict JSON: an AP with nothing to measure (NaN) is null
+        store.put_text(report_uri, dumps_strict(data, indent=2), content_type="application/json")
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(dumps_strict(data, indent=2))
         return
     from rich.table import Table
 

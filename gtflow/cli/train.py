@@ -51,7 +51,9 @@ def _sagemaker(config: GtflowConfig) -> Any:
 
 
 def _echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    from gtflow.strict_json import dumps_strict
+
+    click.echo(dumps_strict(obj, indent=2, sort_keys=True, default=str))  # NaN/Infinity as null
 
 
 @click.group(name="train")
