@@ -21,8 +21,11 @@ import click
 @click.option("--arms", default="random", show_default=True,
               help="Selection arms beside confidence routing, comma-separated ('none' for none): the same number "
                    "of pool images chosen this way, reviewed by the same simulated reviewer, trained on like v1.")
+@click.option("--strategy", default=None, metavar="NAME",
+              help="Also run a selection arm for this gtflow.selection strategy (top-score, uncertainty, "
+                   "class-balanced, diversity) beside random selection; the report plots mAP per review.")
 @click.option("--port", default=8765, show_default=True, help="Portal port for --reviewer portal (127.0.0.1 only).")
-def command(workdir, reviewer, quick, seed, threshold, mistakes, no_control, arms, port):
+def command(workdir, reviewer, quick, seed, threshold, mistakes, no_control, arms, strategy, port):
     """Synthetic data -> v0 -> routing -> human review -> retrain v1 -> evaluation and report."""
     from rich.console import Console
 
@@ -31,6 +34,8 @@ def command(workdir, reviewer, quick, seed, threshold, mistakes, no_control, arm
     kw = dict(workdir=workdir, reviewer=reviewer, seed=seed, threshold=threshold, miss_rate=mistakes,
               swap_rate=mistakes, port=port,
               arms=tuple(a.strip() for a in arms.split(",") if a.strip() and a.strip() != "none"))
+    if strategy:
+        kw["arms"] = tuple(dict.fromkeys(("random", *kw["arms"], strategy)))  # the strategy beside random
     if no_control:
         kw["control"] = False
     cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)

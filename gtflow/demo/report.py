@@ -121,6 +121,21 @@ def _map_figure(summary: Mapping[str, Any]) -> str:
     return _png(fig)
 
 
+def _reviews_figure(summary: Mapping[str, Any]) -> str:
+    """mAP@0.5 against the number of reviewed images, one point per arm (random marked)."""
+    plt = _plt()
+    arms = summary.get("arms") or {}
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for name, arm in arms.items():
+        style = {"marker": "s", "color": "#e63946"} if name == "random" else {"marker": "o"}
+        ax.scatter([arm["reviews"]], [arm["map50"]], s=40, label=name, **style)
+    ax.set_xlabel("reviewed images")
+    ax.set_ylabel("mAP@0.5 (held-out)")
+    ax.set_title("mAP per review: each strategy beside random selection")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def _per_class_figure(summary: Mapping[str, Any]) -> str:
     plt = _plt()
     import numpy as np
@@ -193,6 +208,10 @@ def render_report(summary: Mapping[str, Any], *, scores: Mapping[str, Sequence[f
          "caption": f"v0 scores on the held-out set (correct vs false detections, scores >= {MIN_PLOTTED_SCORE}) and the "
                     "top score per pool image; pool images whose top score is below the threshold went to people."},
     ]
+    if len(summary.get("arms") or {}) > 3:  # an arm beside v0, v1 and the control
+        figures.insert(1, {"png": _reviews_figure(summary), "alt": "mAP per review",
+                           "caption": "mAP@0.5 against reviewed images: confidence routing (v1) and every "
+                                      "selection strategy beside random selection, at the same budget."})
     env = jinja2.Environment(autoescape=True)
     arm_names = {"v0": "v0 (seed set)", "v1": "v1: confidence routing", "control": "control: no reviews"}
     return env.from_string(_PAGE).render(summary=summary, figures=figures, examples=list(examples),

@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Selector", "SELECTORS", "random_selection"]
+__all__ = ["Selector", "SELECTORS", "random_selection", "strategy_selection"]
 
 #: ``(pool predictions, budget, seed) -> pool indices`` (at most ``budget``, no repeats)
 Selector = Callable[[Sequence[Any], int, int], list[int]]
@@ -31,5 +31,22 @@ def random_selection(predictions: Sequence[Any], n: int, seed: int) -> list[int]
     return sorted(random.Random(f"random-selection:{seed}").sample(range(len(predictions)), min(n, len(predictions))))
 
 
-#: the selection arms the demo knows, by name
-SELECTORS: dict[str, Selector] = {"random": random_selection}
+def strategy_selection(name: str) -> Selector:
+    """A selector for a :mod:`gtflow.selection` strategy (``gtflow demo --strategy NAME``):
+    the pool images that strategy chooses with a budget of ``n`` reviews."""
+
+    def pick(predictions: Sequence[Any], n: int, seed: int) -> list[int]:
+        from gtflow.selection import Budget, Strategy, select
+
+        decisions = select(predictions, Strategy.named(name, seed=str(seed), min_score=0.05), Budget(reviews=n), {})
+        return [i for i, d in enumerate(decisions) if d.routed]
+
+    return pick
+
+
+#: the selection arms the demo knows, by name (``localization`` needs predictions of flipped
+#: images, which the demo does not make)
+SELECTORS: dict[str, Selector] = {
+    "random": random_selection,
+    **{n: strategy_selection(n) for n in ("top-score", "uncertainty", "class-balanced", "diversity")},
+}
