@@ -256,7 +256,7 @@ def apply_weights(meta: ModelMetadata, choice: str) -> tuple[Any, ModelMetadata]
         meta = replace(meta, weights="default")
         model = build_model(meta)
         _load_matching(model, published.get_state_dict(progress=False, check_hash=True), str(published),
-                       min_fraction=0.9)
+                       min_fraction=0.5)
         return model, meta
     path = Path(choice)
     try:
