@@ -535,6 +535,16 @@ def _exists_error(exc: Exception) -> bool:
     return _code(exc) in ("ResourceInUse", "ValidationException") and ("already exist" in msg or "existing" in msg)
 
 
+def promotion_names(endpoint_name: str, *, image_uri: str, model_data_url: str, instance_type: str,
+                    initial_instance_count: int) -> tuple[str, str]:
+    """``(model name, endpoint config name)`` derived from the inputs (a rerun reuses them)."""
+    check_name(endpoint_name, field="endpoint_name")
+    model_name = derive_name(f"{endpoint_name}-m", {"image": image_uri, "data": model_data_url})
+    config_name = derive_name(f"{endpoint_name}-c", {"model": model_name, "type": instance_type,
+                                                     "count": initial_instance_count})
+    return model_name, config_name
+
+
 def promote_model(
     client: Any,
     *,
@@ -552,10 +562,9 @@ def promote_model(
     """
     from botocore.exceptions import ClientError
 
-    check_name(endpoint_name, field="endpoint_name")
-    model_name = derive_name(f"{endpoint_name}-m", {"image": image_uri, "data": model_data_url})
-    config_name = derive_name(f"{endpoint_name}-c", {"model": model_name, "type": instance_type,
-                                                     "count": initial_instance_count})
+    model_name, config_name = promotion_names(endpoint_name, image_uri=image_uri, model_data_url=model_data_url,
+                                              instance_type=instance_type,
+                                              initial_instance_count=initial_instance_count)
     previous: str | None = None
     try:
         previous = client.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]

@@ -21,9 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from gtflow.errors import MissingExtraError
-from gtflow.training.sagemaker_job import TrainingJobSpec, build_create_training_job_request
+from gtflow.training.sagemaker_job import (
+    PREVIOUS_CONFIG_TAG,
+    TrainingJobSpec,
+    build_create_training_job_request,
+    promotion_names,
+)
 
-__all__ = ["model_trainer", "input_channels", "sdk_differences"]
+__all__ = ["model_trainer", "input_channels", "sdk_differences", "promote_with_sdk"]
 
 
 def _sdk() -> Any:
@@ -76,3 +81,45 @@ def sdk_differences(gtflow_request: dict[str, Any], sdk_request: dict[str, Any])
     keys = set(gtflow_request) | set(sdk_request)
     return {k: (gtflow_request.get(k), sdk_request.get(k)) for k in sorted(keys)
             if gtflow_request.get(k) != sdk_request.get(k)}
+
+
+def promote_with_sdk(boto_session: Any, *, model_data_url: str, role_arn: str, endpoint_name: str, image_uri: str,
+                     instance_type: str = "ml.m5.xlarge", initial_instance_count: int = 1) -> str:
+    """Serve a finished job's model the SDK's way (``sagemaker.core.resources`` ``Model``,
+    ``EndpointConfig``, ``Endpoint``), with the names, variant and rollback tag of
+    :func:`~gtflow.training.sagemaker_job.promote_model`. Returns ``created``, ``updated`` or
+    ``unchanged``."""
+    try:
+        from botocore.exceptions import ClientError
+        from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+        from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, Tag
+    except ImportError as exc:
+        raise MissingExtraError.for_module("sagemaker", "sdk") from exc
+    model_name, config_name = promotion_names(endpoint_name, image_uri=image_uri, model_data_url=model_data_url,
+                                              instance_type=instance_type,
+                                              initial_instance_count=initial_instance_count)
+    try:
+        endpoint = Endpoint.get(endpoint_name=endpoint_name, session=boto_session)
+    except ClientError as exc:
+        if "Could not find" not in str(exc):
+            raise
+        endpoint = None
+    previous = endpoint.endpoint_config_name if endpoint is not None else None
+    if previous == config_name:
+        return "unchanged"
+    Model.create(model_name=model_name, execution_role_arn=role_arn,
+                 primary_container=ContainerDefinition(image=image_uri, model_data_url=model_data_url),
+                 session=boto_session)
+    EndpointConfig.create(
+        endpoint_config_name=config_name,
+        production_variants=[ProductionVariant(variant_name="AllTraffic", model_name=model_name,
+                                               initial_instance_count=initial_instance_count,
+                                               instance_type=instance_type, initial_variant_weight=1.0)],
+        **({"tags": [Tag(key=PREVIOUS_CONFIG_TAG, value=previous)]} if previous else {}),
+        session=boto_session)
+    if endpoint is None:
+        Endpoint.create(endpoint_name=endpoint_name, endpoint_config_name=config_name, session=boto_session)
+        return "created"
+    endpoint.endpoint_config_name = config_name
+    endpoint.update()
+    return "updated"

@@ -85,3 +85,62 @@ def test_sdk_request_equals_gtflows(monkeypatch):
         stub.assert_no_pending_responses()  # the one CreateTrainingJob was sent, and matched
     channels = [c["ChannelName"] for c in expected["InputDataConfig"]]
     assert channels == ["train", "validation", "model"]
+
+
+class _Recorder:
+    """A sagemaker client for promote_model that records each call (no endpoint exists yet)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def describe_endpoint(self, **kw):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Could not find endpoint"}},
+                          "DescribeEndpoint")
+
+    def __getattr__(self, name):
+        return lambda **kw: self.calls.append((name, kw)) or {}
+
+
+def test_sdk_promotion_sends_what_promote_model_sends(monkeypatch):
+    pytest.importorskip("sagemaker.core.resources", reason="the sdk extra is not installed in this environment")
+    import datetime as dt
+
+    import boto3
+    from botocore.stub import ANY, Stubber
+    from sagemaker.core.resources import Base
+
+    from gtflow.training.sagemaker_job import promote_model, training_image_uri
+    from gtflow.training.sdk import promote_with_sdk
+
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    args = {"model_data_url": "s3://bkt/out/job-1/output/model.tar.gz", "role_arn": "arn:aws:iam::111122223333:role/sm",
+            "endpoint_name": "od-endpoint", "image_uri": training_image_uri("us-east-1")}
+    rec = _Recorder()
+    promote_model(rec, **args)
+    sent = dict(rec.calls)
+    assert list(sent) == ["create_model", "create_endpoint_config", "create_endpoint"]
+
+    boto_session = boto3.Session(region_name="us-east-1", aws_access_key_id="offline", aws_secret_access_key="offline")
+    client = Base.get_sagemaker_client(session=boto_session, region_name=None, service_name="sagemaker")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    arn = "arn:aws:sagemaker:us-east-1:111122223333:"
+    model, config = sent["create_model"]["ModelName"], sent["create_endpoint_config"]["EndpointConfigName"]
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint",
+                              expected_params={"EndpointName": "od-endpoint"})
+        stub.add_response("create_model", {"ModelArn": f"{arn}model/{model}"}, sent["create_model"])
+        stub.add_response("describe_model", {"ModelName": model, "ModelArn": f"{arn}model/{model}",
+                                             "CreationTime": now}, {"ModelName": model})
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{arn}endpoint-config/{config}"},
+                          sent["create_endpoint_config"])
+        stub.add_response("describe_endpoint_config", {
+            "EndpointConfigName": config, "EndpointConfigArn": f"{arn}endpoint-config/{config}", "CreationTime": now,
+            "ProductionVariants": sent["create_endpoint_config"]["ProductionVariants"]}, {"EndpointConfigName": config})
+        stub.add_response("create_endpoint", {"EndpointArn": f"{arn}endpoint/od-endpoint"}, sent["create_endpoint"])
+        stub.add_response("describe_endpoint", {
+            "EndpointName": "od-endpoint", "EndpointArn": f"{arn}endpoint/od-endpoint", "EndpointConfigName": config,
+            "EndpointStatus": "Creating", "CreationTime": now, "LastModifiedTime": now}, {"EndpointName": ANY})
+        assert promote_with_sdk(boto_session, **args) == "created"
+        stub.assert_no_pending_responses()
