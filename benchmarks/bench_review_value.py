@@ -7,7 +7,8 @@ the same number of pool images per round (equal budgets); a simulated reviewer w
 answers them as A2I output, converted by :func:`gtflow.a2i.convert.to_manifest_line`; the
 model is fine-tuned on seed + reviewed images; mAP@0.5 (VOC all-point) on a held-out set
 after every round. ``random`` and ``top-score`` are the baselines, measured in the same run,
-over several seeds (a seed changes the data, the reviewer's mistakes and the random draw).
+over several seeds. v0 and the held-out set are shared by every seed (v0 is trained once); a
+seed changes the pool, the reviewer's mistakes, the random draw and the fine-tuning order.
 ``localization`` predicts each pool image and its horizontal flip.
 
 The figure per strategy is the mean mAP@0.5 after the last round over seeds (spread: the
@@ -51,7 +52,8 @@ class Size:
 
 
 QUICK = Size(64, 16, 24, 16, 20, 8, 4, 1, 2)
-FULL = Size(96, 24, 48, 24, 80, 20, 6, 2, 3)
+# 192 px: the demo's input size (docs/demo.md: mAP@0.5 0.30 after 300 steps on 160 images)
+FULL = Size(192, 64, 64, 48, 200, 25, 8, 2, 3)
 
 
 def _flip(png: bytes) -> bytes:
@@ -74,34 +76,23 @@ def _reviewed_line(reviewer: Any, uri: str, class_map: dict[int, str], n: int) -
     return to_manifest_line(out, class_map, "bounding-box")
 
 
-def _one_seed(size: Size, seed: int, work: Path, log: Any) -> dict[str, list[float]]:
+def _one_seed(size: Size, seed: int, store: Any, seed_set: list[dict[str, Any]], heldout: list[dict[str, Any]],
+              v0: str, map0: float, log: Any) -> dict[str, list[float]]:
     from gtflow.demo.reviewer import SimulatedReviewer, truth_by_image
     from gtflow.routing import Prediction
     from gtflow.selection import Budget, Strategy, select
-    from gtflow.store import LocalStore
-    from gtflow.training.local_trainer import LocalTrainingConfig, train_local
     from gtflow.training.predictor import LocalPredictor
     from gtflow.training.synthetic import DEFAULT_CLASSES, generate_dataset
 
-    store = LocalStore(work / f"seed-{seed}")
     cmap = dict(enumerate(DEFAULT_CLASSES))
-    seed_set = generate_dataset(store, "s3://bench/seed", size.seed_images, seed=100 + seed, image_size=size.image_size)
-    pool = generate_dataset(store, "s3://bench/pool", size.pool_images, seed=200 + seed, image_size=size.image_size)
-    heldout = generate_dataset(store, "s3://bench/heldout", size.heldout_images, seed=300 + seed,
-                               image_size=size.image_size)
+    pool = generate_dataset(store, f"s3://bench/pool-{seed}", size.pool_images, seed=200 + seed,
+                            image_size=size.image_size)
     reviewer = SimulatedReviewer(truth_by_image(pool, "bounding-box"), miss_rate=0.1, swap_rate=0.1, jitter=2,
                                  seed=seed)
 
-    def train(lines: list[dict[str, Any]], steps: int, previous: str | None) -> tuple[str, float]:
-        cfg = LocalTrainingConfig(image_size=size.image_size, steps=steps, batch_size=8,
-                                  warmup_steps=min(10, steps // 3), seed=seed)
-        job = train_local(store, train=lines, validation=heldout, label_attribute="bounding-box",
-                          output_path="s3://bench/models", config=cfg, previous_model=previous,
-                          class_map=None if previous else cmap, device="cpu", num_threads=1)
-        return job.model_uri, float(job.metrics.get("validation:mAP", 0.0))
+    def train(lines: list[dict[str, Any]], steps: int, previous: str) -> tuple[str, float]:
+        return _train(store, size, lines, heldout, steps, previous, seed)
 
-    v0, map0 = train(seed_set, size.v0_steps, None)
-    log(f"  seed {seed}: v0 mAP@0.5 {map0:.3f}")
     images = {r["source-ref"]: store.get_bytes(r["source-ref"]) for r in pool}
     curves: dict[str, list[float]] = {}
     for name in STRATEGIES:
@@ -127,15 +118,36 @@ def _one_seed(size: Size, seed: int, work: Path, log: Any) -> dict[str, list[flo
     return curves
 
 
+def _train(store: Any, size: Size, lines: list[dict[str, Any]], heldout: list[dict[str, Any]], steps: int,
+           previous: str | None, seed: int) -> tuple[str, float]:
+    from gtflow.training.local_trainer import LocalTrainingConfig, train_local
+    from gtflow.training.synthetic import DEFAULT_CLASSES
+
+    cfg = LocalTrainingConfig(image_size=size.image_size, steps=steps, batch_size=8,
+                              warmup_steps=min(20, steps // 3), seed=seed,
+                              learning_rate=1e-3 if previous is None else 5e-4)
+    job = train_local(store, train=lines, validation=heldout, label_attribute="bounding-box",
+                      output_path="s3://bench/models", config=cfg, previous_model=previous,
+                      class_map=None if previous else dict(enumerate(DEFAULT_CLASSES)), device="cpu", num_threads=1)
+    return job.model_uri, float(job.metrics.get("validation:mAP", 0.0))
+
+
 def measure(size: Size, log: Any = print) -> dict[str, list[list[float]]]:
     """``{strategy: [curve per seed]}``, each curve mAP@0.5 after 0, 1, ... rounds."""
     import torch
 
+    from gtflow.store import LocalStore
+    from gtflow.training.synthetic import generate_dataset
+
     torch.set_num_threads(1)
-    work = Path(tempfile.mkdtemp(prefix="gtflow-bench-review-value-"))
+    store = LocalStore(Path(tempfile.mkdtemp(prefix="gtflow-bench-review-value-")))
+    seed_set = generate_dataset(store, "s3://bench/seed", size.seed_images, seed=100, image_size=size.image_size)
+    heldout = generate_dataset(store, "s3://bench/heldout", size.heldout_images, seed=300, image_size=size.image_size)
+    v0, map0 = _train(store, size, seed_set, heldout, size.v0_steps, None, 0)
+    log(f"  v0 mAP@0.5 {map0:.3f}")
     out: dict[str, list[list[float]]] = {s: [] for s in STRATEGIES}
     for seed in range(size.seeds):
-        for name, curve in _one_seed(size, seed, work, log).items():
+        for name, curve in _one_seed(size, seed, store, seed_set, heldout, v0, map0, log).items():
             out[name].append(curve)
     return out
 
@@ -178,7 +190,7 @@ def plot(results: dict[str, list[list[float]]], size: Size, path: Path) -> None:
 def run(quick: bool) -> list[Measurement]:
     size = QUICK if quick else FULL
     t0 = time.perf_counter()
-    results = measure(size)
+    results = measure(size, log=lambda m: print(m, flush=True))
     elapsed = time.perf_counter() - t0
     table = rounds_table(results, size)
     print(f"sizes: {size.describe()}; {elapsed:.0f} s")

@@ -323,6 +323,9 @@ def write_converted(
     from gtflow.manifest import write_manifest
 
     report = report if report is not None else ConversionReport()
+    from gtflow.a2i.adjudication import merge_adjudications
+
+    outputs = merge_adjudications(outputs)  # an adjudicator's answer joins the loop it decides
     lines = list(convert_outputs(outputs, class_map, label_attribute, worker=worker, skip_empty=skip_empty,
                                  strict=strict, report=report, exclude_workers=exclude_workers))
     meta = metadata_key(label_attribute)

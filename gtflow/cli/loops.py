@@ -290,12 +290,15 @@ def status(config: GtflowConfig, flow: str, status_filter: str | None, show_list
 @click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent reads.")
 @click.option("--quarantine", "quarantine_prefix", default=None, metavar="S3PREFIX",
               help="Also quarantine unreadable outputs and loops left out of --manifest, under this prefix.")
+@click.option("--adjudicate-in", "adjudicate_flow", default=None, metavar="FLOW",
+              help="With --manifest: loops whose workers disagree go to one more worker in FLOW (a one-worker "
+                   "flow); FLOW's answers join the loops they decide.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def collect(
     config: GtflowConfig, flow: str, since: str | None, output: str | None, manifest_out: str | None,
     label_attribute: str | None, class_map_path: str | None, workers: int, quarantine_prefix: str | None,
-    as_json: bool,
+    adjudicate_flow: str | None, as_json: bool,
 ) -> None:
     """Read the answers of a flow's completed loops (all workers' answers kept)."""
     from gtflow.a2i.convert import ConversionReport, write_converted
@@ -305,9 +308,13 @@ def collect(
 
     if manifest_out and not (label_attribute and class_map_path):
         raise click.UsageError("--manifest needs --label-attribute and --class-map")
+    if adjudicate_flow and not manifest_out:
+        raise click.UsageError("--adjudicate-in needs --manifest (disagreement is found while consolidating)")
     backend = _backend(config)
     errors: list[GtflowError] = []
     outputs = backend.human_loops.collect(flow, since=_since(since), max_workers=workers, errors=errors)
+    if adjudicate_flow:
+        outputs += backend.human_loops.collect(adjudicate_flow, max_workers=workers, errors=errors)
     outputs.sort(key=lambda c: c.uri)
 
     def store_if(dest: str) -> Any:
@@ -323,13 +330,25 @@ def collect(
         _quarantine(backend.store, quarantine_prefix, "collect", errors, flow)
         _quarantine(backend.store, quarantine_prefix, "from-a2i", report.skipped, flow)
     answers = sum(len(c.output.human_answers) for c in outputs)
-    summary = {"loops": len(outputs), "answers": answers, "unreadable": len(errors), "manifest": report.to_dict() if manifest_out else None}
+    summary: dict[str, Any] = {"loops": len(outputs), "answers": answers, "unreadable": len(errors),
+                               "manifest": report.to_dict() if manifest_out else None}
+    if adjudicate_flow:
+        from gtflow.a2i.adjudication import adjudication_inputs
+
+        inputs = adjudication_inputs([c.output for c in outputs], report.disagreements)
+        started = backend.human_loops.start_many(adjudicate_flow, inputs) if inputs else []
+        summary["adjudication"] = {"flow": adjudicate_flow, "disagreements": len(report.disagreements),
+                                   "started": sum(1 for r in started if r.started)}
     if as_json:
         click.echo(json.dumps(summary))
     else:
         click.echo(f"{len(outputs)} loops with {answers} answers collected" + (f", {len(errors)} unreadable" if errors else ""))
         if manifest_out:
             click.echo(f"manifest: {report.lines} lines ({report.empty} without boxes), {len(report.skipped)} loops skipped")
+        if adjudicate_flow:
+            adj = summary["adjudication"]
+            click.echo(f"adjudication: {adj['disagreements']} loops with disagreeing workers, {adj['started']} "
+                       f"sent to one more worker in {adjudicate_flow}")
     for e in (errors + report.skipped)[:20]:
         err_console().print(f"[yellow]skipped:[/] {e}", highlight=False)
 

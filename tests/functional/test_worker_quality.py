@@ -117,3 +117,39 @@ def test_workers_report_cli(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["--root", str(tmp_path / "data"), "workers", "report", out, "--class-map",
                                  str(tmp_path / "classes.json")])
     assert r.exit_code == 0 and "carol" in r.output
+
+
+def test_loops_collect_adjudicates_disagreeing_loops(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "data")
+    queue = TaskQueue.for_store(store, clock=lambda: T0)
+    loops = LocalHumanLoops(queue, store)
+    ui = loops.create_human_task_ui(HumanTaskUi.bundled("od-review-ui"))
+    loops.create_flow_definition(FlowDefinition("od-review", "s3://bucket/a2i", ui, "Check", "Fix", task_count=2))
+    loops.create_flow_definition(FlowDefinition("od-adjudicate", "s3://bucket/a2i", ui, "Decide", "Fix", task_count=1))
+    from gtflow.a2i.input_content import review_input
+    from gtflow.routing import Prediction
+
+    [split, agreed] = loops.start_many("od-review", [review_input(Prediction(s, ()), CLASSES, (100, 80)) for s in REAL])
+    truth = REAL["s3://bucket/img/r1.png"]
+    queue.submit("od-review", split.name, "alice", _answer(truth))
+    queue.submit("od-review", split.name, "carol", _answer(_wrong(truth)))
+    for w in ("alice", "bob"):
+        queue.submit("od-review", agreed.name, w, _answer(REAL["s3://bucket/img/r2.png"]))
+    (tmp_path / "classes.json").write_text('["circle", "square"]')
+    args = ["--root", str(tmp_path / "data"), "loops", "collect", "--flow", "od-review", "--manifest",
+            str(tmp_path / "m.manifest"), "--label-attribute", "r", "--class-map", str(tmp_path / "classes.json"),
+            "--adjudicate-in", "od-adjudicate", "--json"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["adjudication"] == {"flow": "od-adjudicate", "disagreements": 1, "started": 1}
+    [task] = list(queue.tasks("od-adjudicate"))
+    assert task.task_input["adjudicationOf"] == split.name and task.task_input["taskObject"] == "s3://bucket/img/r1.png"
+    queue.submit("od-adjudicate", task.task_id, "bob", _answer(truth))  # bob sides with alice
+    r = CliRunner().invoke(cli, args)
+    # 2 of 3 is still below full agreement, but the loop has had its extra worker: none started again
+    assert json.loads(r.output)["adjudication"] == {"flow": "od-adjudicate", "disagreements": 1, "started": 0}
+    lines = {json.loads(x)["source-ref"]: json.loads(x) for x in (tmp_path / "m.manifest").read_text().splitlines()}
+    assert len(lines) == 2
+    decided = lines["s3://bucket/img/r1.png"]
+    assert [a["class_id"] for a in decided["r"]["annotations"]] == [1]  # square, 2 of 3
+    assert decided["r-metadata"]["objects"][0]["confidence"] < 1.0  # carol's vote still counts against it

@@ -72,3 +72,23 @@ def test_disagreement_is_reported_and_excluded_workers_left_out() -> None:
     assert [o["confidence"] > 0.8 for o in line["r-metadata"]["objects"]] == [True, True, False]
     with_w3 = to_manifest_line(_output(THREE), CLASSES, "r")
     assert with_w3["r-metadata"]["objects"][0]["confidence"] < line["r-metadata"]["objects"][0]["confidence"]
+
+
+def test_adjudication_one_more_worker_decides(tmp_path) -> None:
+    from gtflow.a2i.adjudication import adjudication_inputs
+    from gtflow.a2i.convert import write_converted
+
+    split = _output([_answer("w1", [("circle", 10, 10, 40, 40)], "2021-05-06T21:28:24.990Z"),
+                     _answer("w2", [("square", 10, 10, 40, 40)], "2021-05-06T21:29:00.000Z")], "loop-split")
+    report = ConversionReport()
+    list(convert_outputs([split], CLASSES, "r", report=report))
+    assert report.disagreements == ["loop-split"]
+    [content] = adjudication_inputs([split], report.disagreements)
+    assert content["taskObject"] == SRC and content["adjudicationOf"] == "loop-split"
+    adj = HumanLoopOutput.from_dict({
+        "flowDefinitionArn": "arn:aws:sagemaker:us-east-1:1:flow-definition/fd-adjudicate", "humanLoopName": "loop-adj",
+        "inputContent": content, "humanAnswers": [_answer("w3", [("square", 11, 10, 40, 40)], "2021-05-07T00:00:00.000Z")]})
+    report = write_converted([adj, split], str(tmp_path / "m.manifest"), class_map=CLASSES, label_attribute="r")
+    [line] = [json.loads(x) for x in (tmp_path / "m.manifest").read_text().splitlines()]
+    assert report.lines == 1 and [a["class_id"] for a in line["r"]["annotations"]] == [1]  # 2 of 3 say square
+    assert line["r-metadata"]["job-name"] == "a2i/loop-split"
