@@ -212,6 +212,8 @@ def _truth_judge(truth_file: str | None, error_rate: float) -> Any:
 @click.option("--pre-lambda-arn", default=None, help="AWS: the bulk-qa pre-annotation Lambda.")
 @click.option("--post-lambda-arn", default=None, help="AWS: the bulk-qa-verdicts post-annotation Lambda.")
 @click.option("--dry-run", is_flag=True, help="AWS: print the CreateLabelingJob request instead of sending it.")
+@click.option("--encoding", default=None, expose_value=False, callback=_set_encoding, is_eager=True,
+              help="Text encoding of the CSV (default UTF-8; shift_jis or cp932 for Japanese Excel).")
 @pass_config
 def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: float, batch_size: int,
             workers: int, job_name: str | None, image_prefix: str | None, header: str | None,
@@ -224,7 +226,8 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
 
     spec = qj.BulkQaSpec(csv=csv_path, prefix=prefix, min_confidence=min_confidence, batch_size=batch_size,
                          workers=workers, job_name=job_name, image_prefix=image_prefix, header=header,
-                         show_confidence=show_confidence)
+                         show_confidence=show_confidence,
+                         encoding=click.get_current_context().meta.get("gtflow.encoding") or "utf-8-sig")
     backend = open_backend(config)
     if backend.supports("aws_clients"):
         missing = [n for n, v in (("--role-arn", role_arn), ("--workteam-arn", workteam_arn),

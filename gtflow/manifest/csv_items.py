@@ -43,13 +43,14 @@ class CsvItem:
         return {"source-ref": self.image, "label": self.label, "confidence": self.confidence}
 
 
-def _rows(source: Source | io.TextIOBase, store: ObjectStore | None) -> Generator[tuple[str, Any], None, None]:
+def _rows(source: Source | io.TextIOBase, store: ObjectStore | None,
+          encoding: str = "utf-8-sig") -> Generator[tuple[str, Any], None, None]:
     """(label, csv.reader) over ``source`` (a path, an s3:// URI, a binary or text stream)."""
     if isinstance(source, io.TextIOBase):
         yield describe(source), csv.reader(source)
         return
     with open_lines(source, store) as (label, fh):
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+        text = io.TextIOWrapper(fh, encoding=encoding, newline="")  # type: ignore[type-var]
         try:
             yield label, csv.reader(text)
         finally:
@@ -62,26 +63,28 @@ def read_csv_items(
     store: ObjectStore | None = None,
     min_confidence: float | None = None,
     image_prefix: str | None = None,
+    encoding: str = "utf-8-sig",
 ) -> Iterator[CsvItem]:
     """Yield the rows of an ``image,label,confidence`` CSV whose confidence is at least
     ``min_confidence`` (all rows when None), in file order, streaming.
 
-    A bad row raises ManifestError naming the CSV path, line and column.
+    A bad row raises ManifestError naming the CSV path, line and column; bytes that are not
+    ``encoding`` (UTF-8 by default; ``shift_jis`` for a CSV from Japanese Excel) name the line.
     """
     if image_prefix is not None:
         S3Uri.parse(image_prefix)
     if min_confidence is not None and not math.isfinite(min_confidence):
         raise UsageError("min_confidence must be a finite number", field="min_confidence")
-    gen = _rows(source, store)
+    gen = _rows(source, store, encoding)
     label, reader = next(gen)
     try:
-        yield from _items(label, reader, min_confidence, image_prefix)
+        yield from _items(label, reader, min_confidence, image_prefix, encoding)
     finally:
         gen.close()
 
 
 def _items(
-    label: str, reader: Any, min_confidence: float | None, image_prefix: str | None
+    label: str, reader: Any, min_confidence: float | None, image_prefix: str | None, encoding: str = "utf-8-sig"
 ) -> Iterator[CsvItem]:
     cols: tuple[int, int, int] | None = None
     try:
@@ -100,7 +103,9 @@ def _items(
     except csv.Error as exc:
         raise ManifestError(f"not valid CSV: {exc}", path=label, line=reader.line_num) from exc
     except UnicodeDecodeError as exc:
-        raise ManifestError("not valid UTF-8", path=label, line=reader.line_num + 1) from exc
+        name = "UTF-8" if encoding.replace("_", "-").lower() in ("utf-8-sig", "utf-8", "utf8") else encoding
+        raise ManifestError(f"not valid {name} (pass --encoding, e.g. shift_jis for a CSV from Japanese Excel)",
+                            path=label, line=reader.line_num + 1) from exc
 
 
 def _columns(row: list[str], label: str, n: int) -> tuple[int, int, int]:

@@ -91,6 +91,7 @@ class BulkQaSpec:
     image_prefix: str | None = None  # joined to image names in the CSV that are not s3:// URIs
     header: str | None = None
     task_time_limit: int = 3600
+    encoding: str = "utf-8-sig"  # of the CSV (shift_jis for one saved by Japanese Excel)
     show_confidence: bool = False  # workers see the model's confidence (anchors them; off by default)
 
     def __post_init__(self) -> None:
@@ -125,7 +126,7 @@ def build_qa_batches(spec: BulkQaSpec, store: Any) -> Any:
     from gtflow.manifest import build_batches, read_csv_items
 
     items = read_csv_items(spec.csv, store=store, min_confidence=spec.min_confidence,
-                           image_prefix=spec.image_prefix)
+                           image_prefix=spec.image_prefix, encoding=spec.encoding)
     result = build_batches(items, store=store, prefix=spec.root, batch_size=spec.batch_size,
                            manifest=spec.manifest_uri)
     if result.items == 0:

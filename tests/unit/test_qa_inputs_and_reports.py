@@ -68,3 +68,20 @@ def test_csv_report_cells_are_never_formulas() -> None:
     names = {r[0] for r in rows[1:]}
     assert not any(n[:1] in "=+-@" for n in names)
     assert "'=HYPERLINK(\"http://x\")" in names and "<script>alert(1)</script>" in names
+
+
+def test_qa_run_reads_a_shift_jis_predictions_csv_with_encoding(tmp_path: Path) -> None:
+    csv_path = tmp_path / "preds.csv"
+    csv_path.write_bytes("image,label,confidence\ns3://bucket/img/1.jpg,ネコ,95\ns3://bucket/img/2.jpg,ネコ,91\n"
+                         .encode("shift_jis"))
+    args = ["--root", str(tmp_path / "root"), "qa", "run", "--csv", str(csv_path), "--prefix", "s3://bucket/qa/sjis"]
+    bad = CliRunner().invoke(cli, args)
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert f"{csv_path}:" in bad.stderr and "not valid UTF-8 (pass --encoding" in bad.stderr
+    good = CliRunner().invoke(cli, [*args, "--encoding", "shift_jis"])
+    assert good.exit_code == 0, good.output
+    from gtflow.store import LocalStore
+
+    store = LocalStore(tmp_path / "root")
+    batch = store.get_text(next(o.uri for o in store.list("s3://bucket/qa/sjis/batches/")))
+    assert "ネコ" in batch
