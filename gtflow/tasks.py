@@ -275,8 +275,8 @@ def _dumps(obj: Any) -> str:
 class TaskQueue:
     """Queues of tasks in SQLite, safe to share between threads and processes; or, given a
     ``postgresql://`` URL instead of a path, in a PostgreSQL server shared by several
-    processes and hosts (:mod:`gtflow.sql.postgres`: the same SQL, each write transaction
-    under one advisory lock as SQLite's ``BEGIN IMMEDIATE``, versioned schema)."""
+    processes and hosts (:mod:`gtflow.sql.postgres`: the same SQL, versioned schema; writes on
+    a task lock its row, ``next_task`` takes candidates ``FOR UPDATE SKIP LOCKED``)."""
 
     def __init__(self, db_path: str | Path, *, store: Any = None, clock: Callable[[], _dt.datetime] = _utcnow) -> None:
         self.store = store  # handed to completion hooks (they write outputs through it)
@@ -334,9 +334,14 @@ class TaskQueue:
         return conn
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, task: tuple[str, str] | None = None, *, serial: bool = True) -> Iterator[Connection]:
+        """A write transaction. SQLite: one writer at a time (``BEGIN IMMEDIATE``). PostgreSQL:
+        with ``task`` (queue, task id), that task's row is locked first, so writers on other tasks
+        go on in parallel; otherwise (``serial``) one advisory lock orders the writers."""
         if self.database is not None:
-            with self.database.transaction(lock="gtflow-tasks") as pg:
+            with self.database.transaction(lock="gtflow-tasks" if serial and task is None else None) as pg:
+                if task is not None:
+                    pg.execute("SELECT 1 FROM tasks WHERE queue=? AND task_id=? FOR UPDATE", task)
                 yield pg
             return
         db = self._sqlite()
@@ -486,6 +491,8 @@ class TaskQueue:
         info = self.queue(queue)
         now = self.clock()
         cutoff = (now - _dt.timedelta(seconds=info.time_limit_seconds)).isoformat()
+        if self.database is not None:
+            return self._next_task_locked(info, worker_id, now, cutoff, exclude)
         with self._tx() as db:
             row, held = select_next_task(db, info, worker_id, cutoff, exclude=exclude)
             if row is None:
@@ -498,9 +505,37 @@ class TaskQueue:
                 )
         return self._task(row)
 
+    def _next_task_locked(self, info: QueueInfo, worker_id: str, now: _dt.datetime, cutoff: str,
+                          exclude: Sequence[str]) -> Task | None:
+        """:meth:`next_task` on PostgreSQL: the candidate's row is taken with ``FOR UPDATE SKIP
+        LOCKED`` (a task another process is handing out right now is skipped, not waited for),
+        then its free places are counted again under the lock before the hold is recorded."""
+        excl = list(exclude)
+        while True:
+            with self._tx(serial=False) as db:
+                row, held = select_next_task(db, info, worker_id, cutoff, exclude=excl)
+                if row is None:
+                    return None
+                if held:
+                    return self._task(row)
+                got = db.execute(
+                    "SELECT status FROM tasks WHERE queue=? AND task_id=? FOR UPDATE SKIP LOCKED",
+                    (info.name, row["task_id"]),
+                ).fetchone()
+                if got is not None and got["status"] == "pending":
+                    holds, free = self._may_hold(db, info, row["task_id"], worker_id, now)
+                    if holds or free:
+                        db.execute(
+                            "INSERT INTO assignments VALUES (?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
+                            "DO UPDATE SET accepted_at=excluded.accepted_at",
+                            (info.name, row["task_id"], worker_id, now.isoformat()),
+                        )
+                        return self._task(row)
+            excl.append(row["task_id"])  # taken meanwhile, or being handed out: the next one
+
     def accept(self, queue: str, task_id: str, worker_id: str) -> None:
         """Record that ``worker_id`` opened this task now (if they had not already)."""
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             db.execute(
                 "INSERT OR IGNORE INTO assignments VALUES (?,?,?,?)",
                 (queue, task_id, worker_id, self.clock().isoformat()),
@@ -557,7 +592,7 @@ class TaskQueue:
         """
         info = self.queue(queue)
         now = self.clock()
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             holds, free = self._may_hold(db, info, task_id, worker_id, now)
             if holds:
                 return
@@ -572,7 +607,7 @@ class TaskQueue:
     def report_problem(self, queue: str, task_id: str, worker_id: str, problem: str) -> None:
         """Record that ``worker_id`` could not do this task (e.g. its template failed to
         render): their hold is released and the task is never offered to them again."""
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             db.execute(
                 "INSERT INTO task_problems VALUES (?,?,?,?,?) ON CONFLICT (queue, task_id, worker_id) "
                 "DO UPDATE SET problem=excluded.problem, reported_at=excluded.reported_at",
@@ -607,7 +642,7 @@ class TaskQueue:
             raise UsageError("an answer must be a JSON object", field="answer")
         info = self.queue(queue)
         now = self.clock()
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             trow = db.execute(
                 "SELECT status, n_answers FROM tasks WHERE queue=? AND task_id=?", (queue, task_id)
             ).fetchone()
@@ -652,7 +687,7 @@ class TaskQueue:
     def complete(self, queue: str, task_id: str) -> None:
         """Close a task with the answers it has (GT: task availability lifetime reached)."""
         info = self.queue(queue)
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             db.execute(
                 "UPDATE tasks SET status='complete', completed_at=? WHERE queue=? AND task_id=? AND status='pending'",
                 (self.clock().isoformat(), queue, task_id),
@@ -661,7 +696,7 @@ class TaskQueue:
 
     def cancel(self, queue: str, task_id: str) -> bool:
         """Withdraw a pending task (A2I StopHumanLoop). Returns False if it was not pending."""
-        with self._tx() as db:
+        with self._tx((queue, task_id)) as db:
             cur = db.execute(
                 "UPDATE tasks SET status='cancelled' WHERE queue=? AND task_id=? AND status='pending'",
                 (queue, task_id),

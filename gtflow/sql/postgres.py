@@ -3,9 +3,10 @@
 One :class:`PostgresDatabase` per server URL and process holds a ``psycopg_pool.ConnectionPool``.
 Statements outside a transaction run in autocommit on a pooled connection; :meth:`transaction`
 keeps one connection for the block and, given a ``lock`` name, first takes a transaction-level
-advisory lock of that name, so writers that must not interleave (two portal processes handing
-out the last place on a task) queue up across processes and hosts exactly as SQLite's
-``BEGIN IMMEDIATE`` makes them queue up on one machine. Reads never wait for it.
+advisory lock of that name, so writers that must not interleave queue up across processes and
+hosts as SQLite's ``BEGIN IMMEDIATE`` makes them queue up on one machine (the task queue locks
+task rows instead where a task is concerned: see :class:`gtflow.tasks.TaskQueue`). Reads never
+wait for it.
 
 Schemas are versioned: :meth:`migrate` applies each numbered step of a component once, in
 order, inside one transaction under the component's lock, recording it in
