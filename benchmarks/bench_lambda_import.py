@@ -87,7 +87,10 @@ def run(quick: bool) -> list[Measurement]:
             paths = {"new": _extract(new.path, tmp / f"t-{stem}"), "pyc": _extract(pyc.path, tmp / f"p-{stem}")}
             old_size = None
             if old_root is not None:
-                proc = subprocess.run([sys.executable, "-c", _PACKAGE, spec.id, str(tmp / f"{stem}-old.zip")],
+                # cwd outside the checkout: "python -c" puts the cwd first on sys.path
+                proc = subprocess.run([sys.executable, "-c", _PACKAGE + "; import gtflow; "
+                                       f"assert gtflow.__file__.startswith({str(old_root)!r}), gtflow.__file__",
+                                       spec.id, str(tmp / f"{stem}-old.zip")], cwd=tmp,
                                       env=dict(os.environ, PYTHONPATH=str(old_root)), capture_output=True, text=True)
                 if proc.returncode == 0:  # a handler the old commit did not have is skipped
                     old_size = int(proc.stdout.strip())
