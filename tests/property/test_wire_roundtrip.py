@@ -237,7 +237,7 @@ response_item = st.builds(
 )
 response_file = st.lists(response_item, max_size=3, unique_by=lambda i: i["datasetObjectId"])
 
-img_props = obj({"height": ints, "width": ints})
+img_props = obj({"height": st.integers(1, 10_000), "width": st.integers(1, 10_000)})  # sizes are positive (wire.crowd)
 box = obj({"height": ints, "label": text, "left": ints, "top": ints, "width": ints})
 bbox_out = obj(
     {"boundingBoxes": st.lists(box, max_size=3), "inputImageProperties": img_props},
