@@ -38,6 +38,7 @@ from gtflow.errors import ContractError, GtflowError, UsageError
 from gtflow.routing import audit_draw
 from gtflow.wire.a2i import HumanLoopOutput
 from gtflow.wire.crowd import bounding_box_answer
+from gtflow.wire.output import class_ids, metadata_key
 
 __all__ = [
     "GoldBox",
@@ -107,7 +108,11 @@ def read_gold(lines: Iterable[Mapping[str, Any]], label_attribute: str) -> dict[
         if not isinstance(src, str) or not isinstance(label, Mapping):
             raise ContractError("a gold line needs source-ref and the label attribute", line=n,
                                 field=label_attribute if isinstance(src, str) else "source-ref")
-        cmap = (line.get(f"{label_attribute}-metadata") or {}).get("class-map", {})
+        try:
+            names = class_ids(line.get(metadata_key(label_attribute)) or {}, metadata_key(label_attribute))
+        except ContractError as exc:
+            raise exc.at(line=n) from None
+        cmap = {str(k): v for k, v in names.items()}
         try:
             out[src] = [GoldBox(str(cmap.get(str(a["class_id"]), a["class_id"])), float(a["left"]), float(a["top"]),
                                 float(a["width"]), float(a["height"])) for a in label.get("annotations", [])]

@@ -46,7 +46,13 @@ from gtflow.logs import get_logger
 from gtflow.routing import load_class_map, parse_class_map
 from gtflow.wire.a2i import HumanLoopOutput
 from gtflow.wire.crowd import BOUNDING_BOX_WIDGETS, bounding_box_answer, bounding_box_widgets
-from gtflow.wire.output import a2i_job_ref, metadata_key, object_detection_label
+from gtflow.wire.gt_lambda import ConsolidationResponseItem
+from gtflow.wire.output import (
+    ObjectDetectionMetadata,
+    a2i_job_ref,
+    metadata_key,
+    object_detection_label,
+)
 from gtflow.wire.worker import HumanAnswer
 
 __all__ = [
@@ -130,12 +136,12 @@ def consolidate_answers(
     ctx = ConsolidationContext(label_attribute, job_name=output.human_loop_name, label_categories=tuple(cats),
                                creation_date=answers[-1].submission_time)
     item = consolidate_boxes([obj], ctx, widget=widget, labels=cats, iou_threshold=iou_threshold)[0]
-    content = item["consolidatedAnnotation"]["content"]
+    content = ConsolidationResponseItem.from_dict(item).consolidated_annotation.content
     meta = dict(content[metadata_key(label_attribute)])
     if "failure-reason" in meta:
         raise ContractError(str(meta["failure-reason"]), path=where, field=HumanLoopOutput.key_of("human_answers"))
     meta["job-name"] = a2i_job_ref(output.human_loop_name)
-    meta["class-map"] = {str(i): n for i, n in sorted(class_map.items())}
+    meta[ObjectDetectionMetadata.key_of("class_map")] = {str(i): n for i, n in sorted(class_map.items())}
     return {"source-ref": source, label_attribute: content[label_attribute], metadata_key(label_attribute): meta}
 
 
