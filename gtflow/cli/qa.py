@@ -37,10 +37,37 @@ def _store_for(config: GtflowConfig) -> Any:
 
 
 def _read(config: GtflowConfig, source: str) -> list[Any]:
-    from gtflow.qa.records import read_verdicts
+    """The verdicts of ``source``. A bad record is left out and counted (and quarantined under
+    ``--quarantine PREFIX``, else listed on stderr); the counts go to ``ctx.meta["gtflow.records"]``
+    and, when a record was left out, to stderr. A file with no usable record is an error."""
+    from gtflow.qa.records import VerdictError, read_verdicts
 
-    encoding = click.get_current_context().meta.get("gtflow.encoding") or "utf-8-sig"
-    return read_verdicts(source, store=_store_for(config) if source.startswith("s3://") else None, encoding=encoding)
+    ctx = click.get_current_context()
+    encoding = ctx.meta.get("gtflow.encoding") or "utf-8-sig"
+    bad: list[VerdictError] = []
+    vs = read_verdicts(source, store=_store_for(config) if source.startswith("s3://") else None, encoding=encoding,
+                       on_bad=bad.append)
+    if bad and not vs:
+        raise VerdictError(f"no usable record (all {len(bad)} are bad; the first: {bad[0]})", path=source)
+    counts = {"read": len(vs) + len(bad), "used": len(vs), "quarantined": 0, "skipped": 0}
+    prefix = ctx.meta.get("gtflow.quarantine")
+    if bad and prefix:
+        from gtflow.quarantine import Quarantine
+
+        q = Quarantine(_store_for(config), prefix)
+        for exc in bad:
+            q.add(stage="qa-verdicts", source=f"{source}:{exc.line}", reason=str(exc),
+                  record={"file": source, "line": exc.line})
+        counts["quarantined"] = len(bad)
+    elif bad:
+        for exc in bad:
+            click.echo(f"left out: {exc}", err=True)
+        counts["skipped"] = len(bad)
+    ctx.meta["gtflow.records"] = counts
+    if bad:
+        click.echo(f"{source}: {counts['read']} records read, {counts['used']} used, {counts['quarantined']} "
+                   f"quarantined, {counts['skipped']} left out", err=True)
+    return vs
 
 
 def _set_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -82,6 +109,10 @@ _common = [
     click.option("--encoding", default=None, expose_value=False, callback=_set_encoding, is_eager=True,
                  help="Text encoding of the verdicts file (default UTF-8; e.g. shift_jis, cp932 for "
                       "Japanese Excel CSVs)."),
+    click.option("--quarantine", default=None, expose_value=False, metavar="S3PREFIX",
+                 callback=lambda ctx, p, v: ctx.meta.__setitem__("gtflow.quarantine", v),
+                 help="Quarantine bad verdict records under this prefix (gtflow quarantine list --prefix); "
+                      "without it they are listed on stderr. Either way they are left out and counted."),
 ]
 
 
@@ -117,7 +148,8 @@ def report_cmd(config: GtflowConfig, verdicts: str, edges: str, rule: str, fmt: 
         rp.print_table(analysis, console())
     else:
         text = {"markdown": rp.to_markdown, "csv": rp.to_csv,
-                "json": lambda a: json.dumps(a.to_dict(), indent=2) + "\n",
+                "json": lambda a: json.dumps({**a.to_dict(), "records": click.get_current_context().meta[
+                    "gtflow.records"]}, indent=2) + "\n",
                 "terminal": rp.to_markdown}[fmt](analysis)
         _write(config, out or "-", text, "text/plain")
     if html_out:
@@ -239,7 +271,11 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
                               dry_run=dry_run)
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    job = qj.start_local(spec, backend.store)
+    rows = qj.RowCounts()
+    job = qj.start_local(spec, backend.store, rows=rows)
+    if rows.quarantined:
+        click.echo(f"{rows.quarantined} bad CSV rows quarantined (gtflow quarantine list --prefix {spec.root})",
+                   err=True)
     if simulate_workers:
         judge = _truth_judge(truth, worker_error)
         from gtflow.portal import create_app
@@ -252,7 +288,7 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
         click.echo(f"simulated workers submitted {n} answers", err=True)
     status = job.status()
     click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,
-                           **status.to_dict()}, indent=2))
+                           "rows": rows.to_dict(), **status.to_dict()}, indent=2))
     if not status.complete:
         click.echo(f"{status.pending} batches wait for workers: gtflow portal add-worker NAME, then "
                    f"gtflow portal (queue {job.queue_name})", err=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,12 +64,16 @@ def read_csv_items(
     min_confidence: float | None = None,
     image_prefix: str | None = None,
     encoding: str = "utf-8-sig",
+    on_bad: Callable[[ManifestError], None] | None = None,
 ) -> Iterator[CsvItem]:
     """Yield the rows of an ``image,label,confidence`` CSV whose confidence is at least
     ``min_confidence`` (all rows when None), in file order, streaming.
 
-    A bad row raises ManifestError naming the CSV path, line and column; bytes that are not
-    ``encoding`` (UTF-8 by default; ``shift_jis`` for a CSV from Japanese Excel) name the line.
+    A bad row raises ManifestError naming the CSV path, line and column; with ``on_bad`` the
+    row's error is passed to it instead and the rows after it are read (the caller quarantines
+    and counts it). Errors about the file as a whole always raise: a header without the
+    columns, text that is not CSV, bytes that are not ``encoding`` (UTF-8 by default;
+    ``shift_jis`` for a CSV from Japanese Excel; the error names the line).
     """
     if image_prefix is not None:
         S3Uri.parse(image_prefix)
@@ -78,13 +82,14 @@ def read_csv_items(
     gen = _rows(source, store, encoding)
     label, reader = next(gen)
     try:
-        yield from _items(label, reader, min_confidence, image_prefix, encoding)
+        yield from _items(label, reader, min_confidence, image_prefix, encoding, on_bad)
     finally:
         gen.close()
 
 
 def _items(
-    label: str, reader: Any, min_confidence: float | None, image_prefix: str | None, encoding: str = "utf-8-sig"
+    label: str, reader: Any, min_confidence: float | None, image_prefix: str | None, encoding: str = "utf-8-sig",
+    on_bad: Callable[[ManifestError], None] | None = None,
 ) -> Iterator[CsvItem]:
     cols: tuple[int, int, int] | None = None
     try:
@@ -97,7 +102,13 @@ def _items(
                 if cols != (-1, -1, -1):
                     continue  # a header row
                 cols = (0, 1, 2)
-            item = _item(row, cols, label, n, image_prefix)
+            try:
+                item = _item(row, cols, label, n, image_prefix)
+            except ManifestError as exc:
+                if on_bad is None:
+                    raise
+                on_bad(exc)
+                continue
             if min_confidence is None or item.confidence >= min_confidence:
                 yield item
     except csv.Error as exc:
@@ -150,16 +161,16 @@ def _item(
     raw_conf = row[i_conf].strip()
     if not image:
         raise ManifestError("empty", path=label, line=n, field="image")
-    if not image.startswith("s3://"):
-        if image_prefix is None:
-            raise ManifestError(
-                f"{image!r:.80} is not an s3:// URI (pass an image prefix to join relative names)",
-                path=label,
-                line=n,
-                field="image",
-            )
-        image = str(S3Uri.parse(image_prefix).join(image))
+    if not image.startswith("s3://") and image_prefix is None:
+        raise ManifestError(
+            f"{image!r:.80} is not an s3:// URI (pass an image prefix to join relative names)",
+            path=label,
+            line=n,
+            field="image",
+        )
     try:
+        if not image.startswith("s3://"):
+            image = str(S3Uri.parse(image_prefix or "").join(image))
         S3Uri.parse(image, require_key=True)
     except GtflowError as exc:
         raise ManifestError(exc.message, path=label, line=n, field="image") from exc

@@ -20,16 +20,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from gtflow.errors import UsageError
+from gtflow.errors import ManifestError, UsageError
 from gtflow.logs import get_logger
 from gtflow.qa.records import Verdict
 from gtflow.uris import S3Uri
 
 __all__ = [
     "BulkQaSpec",
+    "RowCounts",
     "JOB_NAME_RE",
     "TEMPLATE",
     "PRE_HANDLER",
@@ -120,15 +121,65 @@ class BulkQaSpec:
         return f"{self.root}/output/"
 
 
-def build_qa_batches(spec: BulkQaSpec, store: Any) -> Any:
+@dataclass
+class RowCounts:
+    """What ``qa run`` did with each row of the predictions CSV:
+    ``read = used + below_min + quarantined``."""
+
+    read: int = 0
+    used: int = 0
+    below_min: int = 0  # confidence under min_confidence
+    quarantined: int = 0
+    quarantine_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "used": self.used, "belowMinConfidence": self.below_min,
+                "quarantined": self.quarantined, "quarantineIds": list(self.quarantine_ids)}
+
+
+def quarantine_for(spec: BulkQaSpec, store: Any) -> Any:
+    """The quarantine of ``spec``'s job: ``<prefix>/quarantine/`` (``gtflow quarantine --prefix``)."""
+    from gtflow.quarantine import Quarantine
+
+    return Quarantine(store, spec.root)
+
+
+def build_qa_batches(spec: BulkQaSpec, store: Any, *, rows: RowCounts | None = None) -> Any:
     """Read the CSV (rows below ``min_confidence`` dropped) and write the batch files and their
-    manifest under the spec's prefix (``gtflow.manifest.build_batches``). Idempotent."""
+    manifest under the spec's prefix (``gtflow.manifest.build_batches``). Idempotent.
+
+    A bad row (confidence ``abc``, no image URI, an empty label) goes to the job's quarantine
+    (:func:`quarantine_for`, source ``CSV:LINE``, with the reason) and the other rows are used;
+    ``rows`` (when given) receives the counts. A file with no usable row at all, or one that is
+    not CSV or not in ``spec.encoding``, raises a typed error naming it.
+    """
     from gtflow.manifest import build_batches, read_csv_items
 
-    items = read_csv_items(spec.csv, store=store, min_confidence=spec.min_confidence,
-                           image_prefix=spec.image_prefix, encoding=spec.encoding)
-    result = build_batches(items, store=store, prefix=spec.root, batch_size=spec.batch_size,
+    counts = rows if rows is not None else RowCounts()
+    bad: list[ManifestError] = []
+
+    def items() -> Any:
+        for item in read_csv_items(spec.csv, store=store, image_prefix=spec.image_prefix,
+                                   encoding=spec.encoding, on_bad=bad.append):
+            counts.read += 1
+            if spec.min_confidence is not None and item.confidence < spec.min_confidence:
+                counts.below_min += 1
+                continue
+            counts.used += 1
+            yield item
+
+    result = build_batches(items(), store=store, prefix=spec.root, batch_size=spec.batch_size,
                            manifest=spec.manifest_uri)
+    counts.read += len(bad)
+    if bad and counts.read == len(bad):
+        raise ManifestError(f"no usable row (all {len(bad)} are bad; the first: {bad[0]})", path=spec.csv)
+    if bad:
+        q = quarantine_for(spec, store)
+        for exc in bad:
+            entry = q.add(stage="qa-run", source=f"{spec.csv}:{exc.line}", reason=str(exc),
+                          record={"csv": spec.csv, "line": exc.line, "job": spec.name})
+            counts.quarantine_ids.append(entry.id)
+        counts.quarantined = len(bad)
     if result.items == 0:
         raise UsageError(f"no row of {spec.csv} has confidence >= {spec.min_confidence}", path=spec.csv)
     return result
@@ -204,13 +255,15 @@ def local_job_spec(spec: BulkQaSpec, *, template: str | None = None) -> Any:
     )
 
 
-def start_local(spec: BulkQaSpec, store: Any, *, queue: Any = None, verdicts: Any = None) -> Any:
+def start_local(spec: BulkQaSpec, store: Any, *, queue: Any = None, verdicts: Any = None,
+                rows: RowCounts | None = None) -> Any:
     """Write the batches and start the local labeling job (idempotent); returns the
     :class:`~gtflow.labeling.local.LocalLabelingJob`, whose tasks now wait in the task queue
-    for the portal's workers and for :func:`simulate_workers`."""
+    for the portal's workers and for :func:`simulate_workers`. ``rows`` receives the CSV's
+    row counts (:func:`build_qa_batches`)."""
     from gtflow.labeling.local import LocalLabelingJob
 
-    result = build_qa_batches(spec, store)
+    result = build_qa_batches(spec, store, rows=rows)
     job = LocalLabelingJob(local_job_spec(spec), store=store, queue=queue, verdicts=verdicts)
     status = job.start()
     log.info("bulk qa job started job=%s items=%d batches=%d pending=%d", spec.name, result.items,
@@ -303,12 +356,13 @@ def start_aws(spec: BulkQaSpec, backend: Any, *, role_arn: str, workteam_arn: st
         from gtflow.dry_run import RecordingStore, validate_request
 
         store = RecordingStore()
-    result = build_qa_batches(spec, store)
+    rows = RowCounts()
+    result = build_qa_batches(spec, store, rows=rows)
     job_spec = upload_ui(store, aws_job_spec(spec, role_arn=role_arn, workteam_arn=workteam_arn,
                                              pre_lambda_arn=pre_lambda_arn, post_lambda_arn=post_lambda_arn))
     request = build_request(job_spec)
     out: dict[str, Any] = {"job": spec.name, "batches": result.batches, "items": result.items,
-                           "request": request}
+                           "rows": rows.to_dict(), "request": request}
     if pre_options(spec):  # the pre-annotation Lambda reads these from GTFLOW_HANDLER_OPTIONS
         out["preLambdaOptions"] = pre_options(spec)
     if dry_run:

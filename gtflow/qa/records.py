@@ -23,7 +23,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,9 +150,15 @@ def _is_csv(name: str, head: str) -> bool:
     return not head.lstrip().startswith("{")
 
 
-def parse_verdicts(text: str, *, name: str = "<verdicts>") -> Iterator[Verdict]:
+def parse_verdicts(text: str, *, name: str = "<verdicts>",
+                   on_bad: Callable[[VerdictError], None] | None = None) -> Iterator[Verdict]:
     """Verdicts from the text of a JSON Lines or CSV file (CSV when ``name`` ends in .csv
     or the text does not start with ``{``). Errors name the file and line.
+
+    A bad record (a line that is not JSON, a confidence of ``abc``, no image, an empty label)
+    raises VerdictError; with ``on_bad`` its error is passed to it instead and the records after
+    it are read (the caller quarantines and counts it). A CSV header without the columns and
+    text that is not CSV always raise: the file as a whole is unreadable.
 
         >>> [v.label for v in parse_verdicts('image,label,confidence,confirmed,disconfirmed\\n'
         ...                                  'a.jpg,cat,90,1,0\\n', name="v.csv")]
@@ -168,7 +174,10 @@ def parse_verdicts(text: str, *, name: str = "<verdicts>") -> Iterator[Verdict]:
                 try:
                     yield Verdict.from_dict({k: v for k, v in row.items() if k is not None})
                 except VerdictError as exc:
-                    raise exc.at(path=name, line=reader.line_num) from None
+                    exc.at(path=name, line=reader.line_num)
+                    if on_bad is None:
+                        raise exc from None
+                    on_bad(exc)
         except csv.Error as exc:
             raise VerdictError(f"not valid CSV: {exc}", path=name, line=reader.line_num) from exc
         return
@@ -177,17 +186,24 @@ def parse_verdicts(text: str, *, name: str = "<verdicts>") -> Iterator[Verdict]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise VerdictError(f"not valid JSON: {exc.args[0]}", path=name, line=lineno) from exc
-        try:
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                raise VerdictError(f"not valid JSON: {exc.args[0]}", path=name, line=lineno) from exc
+            except RecursionError:
+                raise VerdictError("not valid JSON: nested too deeply", path=name, line=lineno) from None
             yield Verdict.from_dict(obj)
         except VerdictError as exc:
-            raise exc.at(path=name, line=lineno) from None
+            exc.at(path=name, line=lineno)
+            if on_bad is None:
+                raise exc from None
+            on_bad(exc)
 
 
-def read_verdicts(source: str | Path, *, store: Any = None, encoding: str = "utf-8-sig") -> list[Verdict]:
-    """Read a verdict file: a local path, or an ``s3://`` URI read through ``store``.
+def read_verdicts(source: str | Path, *, store: Any = None, encoding: str = "utf-8-sig",
+                  on_bad: Callable[[VerdictError], None] | None = None) -> list[Verdict]:
+    """Read a verdict file: a local path, or an ``s3://`` URI read through ``store``
+    (``on_bad``: see :func:`parse_verdicts`; bytes that are not ``encoding`` always raise).
 
         >>> import tempfile, os
         >>> p = os.path.join(tempfile.mkdtemp(), "v.jsonl")
@@ -212,7 +228,7 @@ def read_verdicts(source: str | Path, *, store: Any = None, encoding: str = "utf
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise VerdictError(f"not valid {encoding} text (byte {column} of the line); pass --encoding "
                            "(e.g. shift_jis for a CSV saved by Japanese Excel)", path=name, line=line) from None
-    return list(parse_verdicts(text, name=name))
+    return list(parse_verdicts(text, name=name, on_bad=on_bad))
 
 
 def write_verdicts_jsonl(verdicts: Iterable[Verdict]) -> str:
