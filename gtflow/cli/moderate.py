@@ -204,7 +204,10 @@ def screen_cmd(config, prefix, out_prefix, provider, guardrail, guardrail_versio
     rep = screen(store, prefix, moderator, out_prefix=out_prefix, policy=_policy(policy_file), review=sink,
                  quarantine_prefix=quarantine, workers=workers, progress=True, audit_fraction=audit_sample)
     click.echo(f"{rep.images} images: {rep.safe} safe, {rep.unsafe} unsafe, {rep.review} awaiting review, "
-               f"{rep.errors} errors, {rep.skipped} already decided")
+               f"{rep.quarantined} quarantined, {rep.errors} errors, {rep.skipped} already decided")
+    if rep.quarantined:
+        click.echo(f"{rep.quarantined} images are not readable images (bad input): "
+                   f"gtflow quarantine list --prefix {out_prefix}", err=True)
     click.echo(f"clean manifest: {rep.clean_manifest}\nreport: {rep.report_uri}")
     sys.exit(1 if rep.errors else 0)
 

@@ -7,6 +7,14 @@ quarantine prefix; uncertain ones go to human review (the local portal with the 
 ``moderation-review`` template, or Rekognition's built-in A2I loop on AWS); safe ones are
 listed in a clean manifest for training. A rerun skips every image already decided and picks up
 reviews completed since.
+
+An image whose moderation fails for good — its bytes are not an image, or too large, or in a
+format the provider refuses (a ``UsageError`` on the ``image`` field, or Rekognition's
+``InvalidImageFormatException``/``ImageTooLargeException``) — goes to the quarantine
+(``<out>/quarantine/``, :mod:`gtflow.quarantine`) with the reason, is counted under
+``quarantined`` and its ledger record says so; later runs skip it until ``gtflow quarantine
+release ID --prefix <out>`` re-admits it. Any other failure (throttling after retries, a
+network error) is counted under ``errors`` and retried by the next run.
 """
 
 from __future__ import annotations
@@ -17,14 +25,16 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtflow.errors import GtflowError, ObjectNotFoundError, UsageError
+from gtflow.errors import GtflowError, ObjectNotFoundError, ServiceError, UsageError
 from gtflow.logs import get_logger
 from gtflow.manifest.writer import write_manifest
 from gtflow.moderation.image import CategoryPolicy, ImageModeration, ImageModerator, ModerationLabel
 from gtflow.moderation.taxonomy import IMAGE_CATEGORIES
+from gtflow.quarantine import Quarantine, record_id
 from gtflow.store.base import ObjectStore
 from gtflow.uris import S3Uri
 
@@ -33,6 +43,9 @@ __all__ = ["ScreenReport", "screen", "ledger_uri", "read_decisions", "LocalRevie
 
 log = get_logger(__name__)
 
+#: provider error codes the same bytes always get again (a rerun cannot help)
+PERMANENT_CODES = frozenset({"InvalidImageFormatException", "ImageTooLargeException"})
+QUARANTINE_STAGE = "moderation"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 REVIEW_OWNER = "moderation"
 _FINAL = ("safe", "unsafe")
@@ -160,11 +173,13 @@ class ScreenReport:
     safe: int = 0
     unsafe: int = 0
     review: int = 0
-    errors: int = 0
+    errors: int = 0  # failed this run for a reason that may pass (retried by the next run)
+    quarantined: int = 0  # failed for good (bad input): in the quarantine until released
     moved: int = 0
     removed: list[dict[str, Any]] = field(default_factory=list)
     pending_review: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    quarantine: list[dict[str, str]] = field(default_factory=list)  # {image, id, reason}
     clean_manifest: str = ""
     report_uri: str = ""
     seconds: float = 0.0
@@ -184,6 +199,17 @@ def _moderate_with_retry(moderator: ImageModerator, image: str, retries: int, sl
                 raise
             sleep(min(0.2 * 2**attempt, 5.0))
     raise AssertionError("unreachable")
+
+
+def permanent_failure(exc: BaseException) -> bool:
+    """Whether moderating the same bytes again must fail the same way (bad input, not a
+    transient provider error)."""
+    if isinstance(exc, UsageError) and exc.field == "image":
+        return True
+    if isinstance(exc, ServiceError):
+        code = str(exc.message).split(":", 1)[0]
+        return code in PERMANENT_CODES
+    return False
 
 
 def screen(
@@ -214,13 +240,17 @@ def screen(
     report = ScreenReport()
     images = [o.uri for o in store.list(prefix) if o.uri.lower().endswith(IMAGE_EXTENSIONS)]
     report.images = len(images)
-    todo = []
+    quarantine = Quarantine(store, out_prefix)
+    todo, released = [], set()
     for image in images:
-        rec = _read(store, ledger_uri(out_prefix, image))
-        if rec is not None and rec.get("action") in _FINAL + ("review",):
+        rec = _read(store, ledger_uri(out_prefix, image)) or {}
+        action = rec.get("action")
+        if action in _FINAL + ("review",) or (action == "quarantined" and _still_quarantined(quarantine, rec)):
             report.skipped += 1
         else:
             todo.append(image)
+            if action == "quarantined":
+                released.add(image)
 
     def decide(image: str) -> dict[str, Any]:
         result = _moderate_with_retry(moderator, image, retries, sleep)
@@ -239,6 +269,9 @@ def screen(
             elif review is not None:
                 record["reviewTask"] = review.submit(result)
         _write(store, ledger_uri(out_prefix, image), record)
+        if image in released:
+            with suppress(UsageError):
+                quarantine.readmitted(record_id(QUARANTINE_STAGE, image), by=out_prefix)
         return record
 
     bar = _progress(progress, len(todo))
@@ -248,7 +281,16 @@ def screen(
             image = futures[fut]
             try:
                 fut.result()
-            except Exception as exc:  # recorded, retried by the next run
+            except Exception as exc:
+                if permanent_failure(exc):  # bad input: quarantined, not retried until released
+                    entry = quarantine.add(stage=QUARANTINE_STAGE, source=image, reason=str(exc),
+                                           record={"image": image})
+                    _write(store, ledger_uri(out_prefix, image),
+                           {"image": image, "action": "quarantined", "quarantineId": entry.id,
+                            "reason": str(exc)[:300], "decidedAt": _now()})
+                    bar(1)
+                    continue
+                # recorded, retried by the next run
                 report.errors += 1
                 report.failed.append({"image": image, "error": f"{type(exc).__name__}: {exc}"[:300]})
                 log.warning("moderation failed for one image (%s)", type(exc).__name__)
@@ -280,6 +322,10 @@ def screen(
         elif action == "review":
             report.review += 1
             report.pending_review.append(image)
+        elif action == "quarantined":
+            report.quarantined += 1
+            report.quarantine.append({"image": image, "id": str(rec.get("quarantineId", "")),
+                                      "reason": str(rec.get("reason", ""))})
 
     report.clean_manifest = str(S3Uri.parse(out_prefix).join("clean.manifest"))
     write_manifest(report.clean_manifest, clean, store=store)
@@ -287,9 +333,19 @@ def screen(
     report.report_uri = str(S3Uri.parse(out_prefix).join("report.json"))
     _write(store, report.report_uri, report.to_dict())
     store.put_text(str(S3Uri.parse(out_prefix).join("report.md")), to_markdown(report), content_type="text/markdown")
-    log.info("screened %d images: %d safe, %d unsafe, %d review, %d errors, %d skipped",
-             report.images, report.safe, report.unsafe, report.review, report.errors, report.skipped)
+    log.info("screened %d images: %d safe, %d unsafe, %d review, %d quarantined, %d errors, %d skipped",
+             report.images, report.safe, report.unsafe, report.review, report.quarantined, report.errors,
+             report.skipped)
     return report
+
+
+def _still_quarantined(quarantine: Any, rec: Mapping[str, Any]) -> bool:
+    """A ledger record of a quarantined image stays while its entry is not released."""
+    try:
+        return bool(quarantine.get(str(rec.get("quarantineId", ""))).status == "quarantined")
+    except UsageError:  # entry gone (or the id unreadable): screen the image again
+        return False
+
 
 
 def _move(store: ObjectStore, image: str, prefix: str, quarantine_prefix: str) -> str:
@@ -323,7 +379,7 @@ def to_markdown(report: ScreenReport) -> str:
     lines = [
         "# Screening report", "",
         f"{report.images} images: {report.safe} safe, {report.unsafe} unsafe, {report.review} awaiting review, "
-        f"{report.errors} errors ({report.skipped} decided by an earlier run).", "",
+        f"{report.quarantined} quarantined, {report.errors} errors ({report.skipped} decided by an earlier run).", "",
         "## Removed", "", "| image | decided by | why |", "|---|---|---|",
     ]
     for r in report.removed:
@@ -336,6 +392,9 @@ def to_markdown(report: ScreenReport) -> str:
         lines.append(f"| {r['image']} | {r['decidedBy']} | {why} |")
     if report.pending_review:
         lines += ["", "## Awaiting human review", ""] + [f"- {i}" for i in report.pending_review]
+    if report.quarantine:
+        lines += ["", "## Quarantined (bad input; gtflow quarantine release ID re-admits one)", ""] + [
+            f"- {q['image']} ({q['id']}): {q['reason']}" for q in report.quarantine]
     if report.failed:
         lines += ["", "## Errors (retried on the next run)", ""] + [f"- {f['image']}: {f['error']}" for f in report.failed]
     return "\n".join(lines) + "\n"
