@@ -16,6 +16,9 @@ from gtflow.errors import UsageError
 __all__ = ["command"]
 
 
+_TOO_DEEP = "the event is nested too deeply (more levels than gtflow reads)"
+
+
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for pair in pairs:
@@ -89,6 +92,8 @@ def invoke(config: GtflowConfig, name: str, event_path: str, store_dir: str | No
         event = json.loads(Path(event_path).read_text(encoding="utf-8"))
     except ValueError as exc:
         raise UsageError(f"not valid JSON: {exc}", path=event_path) from exc
+    except RecursionError:
+        raise UsageError(_TOO_DEEP, path=event_path) from None
     if store_dir is not None:
         from gtflow.store import LocalStore
 
@@ -97,8 +102,12 @@ def invoke(config: GtflowConfig, name: str, event_path: str, store_dir: str | No
         from gtflow.backends import open_backend
 
         store = open_backend(config).store
-    result = run_handler(name, event, store=store, options=_parse_options(options), kind=kind)
-    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    try:
+        result = run_handler(name, event, store=store, options=_parse_options(options), kind=kind)
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+    except RecursionError:  # parsed, but too deep for the handler or its response
+        raise UsageError(_TOO_DEEP, path=event_path) from None
+    click.echo(text)
 
 
 @command.command()

@@ -52,6 +52,8 @@ def _read_input(path: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{path}: the input is not JSON: {exc}") from exc
+    except RecursionError:
+        raise UsageError(f"{path}: the input is nested too deeply (more levels than gtflow reads)") from None
 
 
 def _sibling_sample(spec: str) -> Any | None:
@@ -130,7 +132,10 @@ def render_cmd(
         from gtflow.backends import open_backend
 
         store = open_backend(config).store
-    html = compile_template(source, strict=strict, name=display).render(task_input, store=store)
+    try:
+        html = compile_template(source, strict=strict, name=display).render(task_input, store=store)
+    except RecursionError:  # parsed, but too deep to render
+        raise UsageError(f"{input_path}: the input is nested too deeply to render") from None
     if preview:
         html = preview_page(html, title=display)
     if output:
