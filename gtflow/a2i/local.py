@@ -17,8 +17,6 @@ from __future__ import annotations
 import builtins
 import datetime as _dt
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from gtflow.a2i.human_task_ui import HumanTaskUi
 from gtflow.errors import ConflictError, GtflowError, ObjectNotFoundError, StoreError, UsageError
 from gtflow.logs import get_logger
 from gtflow.store.base import ObjectStore
+from gtflow.store.local import atomic_write_file
 from gtflow.tasks import Answer, QueueInfo, Task, TaskQueue
 from gtflow.wire.a2i import HumanLoopOutput, name_from_arn, output_json_uri
 from gtflow.wire.worker import HumanAnswer
@@ -106,7 +105,8 @@ class LocalHumanLoops(_StartManyMixin):
             queue.store = store
         base = (state_dir or getattr(store, "state_dir", None)
                 or (queue.db_path.parent if queue.db_path is not None else Path(".gtflow")))
-        self.ui_dir = Path(base) / "a2i" / "human-task-uis"
+        self.state_dir = Path(base)
+        self.ui_dir = self.state_dir / "a2i" / "human-task-uis"
 
     @classmethod
     def for_store(cls, store: Any) -> LocalHumanLoops:
@@ -141,15 +141,7 @@ class LocalHumanLoops(_StartManyMixin):
             "CreationTime": _dt.datetime.now(_dt.timezone.utc).isoformat(),
             "UiTemplate": {"Content": ui.content, "ContentSha256": ui.content_sha256},
         }
-        self.ui_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.ui_dir, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_file(path, json.dumps(doc).encode("utf-8"), state_dir=self.state_dir)
         return arn
 
     def human_task_ui(self, name: str) -> dict[str, Any]:

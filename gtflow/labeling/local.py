@@ -37,8 +37,6 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -243,18 +241,10 @@ class LocalLabelingJob:
             return None
 
     def _write_state(self, state: Mapping[str, Any]) -> None:
-        path = self._state_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(state, fh, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from gtflow.store.local import atomic_write_file
+
+        atomic_write_file(self._state_path, json.dumps(state, sort_keys=True).encode(),
+                          state_dir=Path(self.store.state_dir))
 
     # -- step 1-2: pre-annotation and queueing -----------------------------------------------
     def start(self) -> JobStatus:

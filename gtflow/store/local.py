@@ -18,10 +18,37 @@ from gtflow.store.base import DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, Obje
 from gtflow.store.signing import UrlSigner
 from gtflow.uris import S3Uri
 
-__all__ = ["LocalStore", "STATE_DIR"]
+__all__ = ["LocalStore", "STATE_DIR", "atomic_write_file"]
 
 #: gtflow's own files under the root (bucket names cannot start with '.', so no clash).
 STATE_DIR = ".gtflow"
+
+
+def _temp_file(state_dir: Path) -> tuple[int, str]:
+    """A temporary file for one atomic write: ``<state_dir>/tmp/put-<pid>-…``. Every temp file
+    gtflow writes under a state folder is made here, so :meth:`LocalStore.clean_stale_temp`
+    (run when a backend opens) finds the ones a killed process left behind."""
+    tmp_dir = state_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=tmp_dir, prefix=f"put-{os.getpid()}-")
+
+
+def atomic_write_file(path: Path, data: bytes, *, state_dir: Path) -> None:
+    """Write gtflow state that is not an object (a local labeling job's state, a human task UI)
+    to ``path`` under ``state_dir``: temp file, fsync, rename — readers never see a partial
+    file, and a write killed midway leaves only a temp file that the next start removes."""
+    fd, tmp = _temp_file(state_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _alive(pid: int) -> bool:
@@ -201,9 +228,7 @@ class LocalStore:
     def open_write(self, uri: str, *, content_type: str | None = None) -> Iterator[BinaryIO]:
         S3Uri.parse(uri, require_key=True)
         path = self.path_for(uri)
-        tmp_dir = self.state_dir / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=f"put-{os.getpid()}-")
+        fd, tmp = _temp_file(self.state_dir)
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -226,7 +251,8 @@ class LocalStore:
     def clean_stale_temp(self) -> int:
         """Delete temporary files of writes whose process is gone (killed mid-write); returns
         how many. A write's temp file is named after its process id, so live writes, in this
-        process or another, are never touched."""
+        process or another, are never touched. Objects and the state files written with
+        :func:`atomic_write_file` (labeling-job state, human task UIs) share this folder."""
         tmp_dir = self.state_dir / "tmp"
         removed = 0
         try:
