@@ -8,10 +8,13 @@
    from the synthetic truth (with mistakes) through the same HTTP submission path;
 5. run the retraining job (``gtflow retrain``'s pipeline): collect the answers, merge them into
    the training manifest, train v1 incrementally from v0, evaluate both on the held-out set,
-   promote if better, record lineage;
-6. optionally train a *control* (v0 continued on the seed set alone, same steps) so the report
-   shows what the reviews added beyond more training;
-7. write ``summary.json`` and ``report.html``.
+   promote only if better beyond the evaluation's noise (a paired bootstrap interval), record
+   lineage;
+6. train a *control* (v0 continued on the seed set alone, same steps) so the report shows what
+   the reviews added beyond more training, and *selection arms* (random by default: as many pool
+   images, chosen by another strategy, reviewed by the same simulated reviewer, trained like v1);
+7. write ``summary.json`` and ``report.html``: mAP per arm, gain per reviewed image, every
+   comparison with its interval and verdict.
 """
 
 from __future__ import annotations
