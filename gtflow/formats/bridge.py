@@ -21,6 +21,10 @@ from typing import Any
 
 from gtflow.errors import ContractError, GtflowError, UsageError
 from gtflow.formats._types import AnnotatedImage, Box, ImportReport, Sink
+from gtflow.wire.output import ObjectDetectionMetadata
+
+# The metadata key a class-id clash is reported under, as the wire type spells it.
+_CLASS_MAP = ObjectDetectionMetadata.key_of("class_map")
 
 __all__ = ["IMPORT_FORMATS", "EXPORT_FORMATS", "to_manifest_line", "from_manifest_line", "import_dataset",
            "export_manifest", "manifest_class_map"]
@@ -49,7 +53,7 @@ def to_manifest_line(item: AnnotatedImage, source_ref: str, class_names: Mapping
 
     names = [class_names[i] for i in sorted(class_names)]
     if sorted(class_names) != list(range(len(names))):
-        raise UsageError(f"class ids must be 0..K-1, not {sorted(class_names)}", field="class-map")
+        raise UsageError(f"class ids must be 0..K-1, not {sorted(class_names)}", field=_CLASS_MAP)
     label, meta = object_detection_label(
         [_corners(b) for b in item.boxes], names, image_width=item.width, image_height=item.height,
         image_depth=item.depth, job_name=labeling_job_ref(job_name), confidences=1.0,
@@ -200,7 +204,7 @@ def manifest_class_map(records: Iterable[tuple[int, Mapping[str, Any]]], label_a
         for k, v in cmap.items():
             if out.setdefault(k, v) != v:
                 raise ContractError(f"class id {k} is {out[k]!r} on earlier lines and {v!r} here",
-                                    path=path, line=line, field="class-map")
+                                    path=path, line=line, field=_CLASS_MAP)
     return dict(sorted(out.items()))
 
 
@@ -237,7 +241,7 @@ def export_manifest(fmt: str, manifest: str, dest: str, *, store: Any = None, la
             for k, v in line_map.items():
                 if cmap.get(k) != v:
                     raise ContractError(f"class id {k} is {v!r} here but {cmap.get(k)!r} in the class map",
-                                        path=manifest, line=line, field="class-map")
+                                        path=manifest, line=line, field=_CLASS_MAP)
             if names_seen.setdefault(item.file, src) != src:
                 raise ContractError(f"two images are named {item.file!r} ({names_seen[item.file]} and {src}); "
                                     "give --image-prefix to keep their folders", path=manifest, line=line)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gtflow.errors import ContractError, GtflowError
 from gtflow.formats._types import AnnotatedImage, Box, Sink, check_box, image_size_of
+from gtflow.wire.output import ObjectDetectionMetadata
 
 __all__ = ["read_yolo", "read_yolo_classes", "yolo_lines", "write_yolo", "IMAGE_SUFFIXES"]
 
@@ -129,7 +130,7 @@ def write_yolo(items: Iterable[AnnotatedImage], class_names: Mapping[int, str], 
     """``classes.txt`` (ids 0..K-1) and ``labels/<stem>.txt`` per image."""
     ids = sorted(class_names)
     if ids != list(range(len(ids))):
-        raise ContractError(f"YOLO needs class ids 0..K-1, the class map has {ids}", field="class-map")
+        raise ContractError(f"YOLO needs class ids 0..K-1, the class map has {ids}", field=ObjectDetectionMetadata.key_of("class_map"))
     sink.put("classes.txt", "".join(class_names[i] + "\n" for i in ids).encode())
     by_name = {n: i for i, n in class_names.items()}
     n = 0
