@@ -28,11 +28,15 @@ from gtflow.logs import get_logger
 from gtflow.manifest.writer import write_manifest
 from gtflow.uris import S3Uri
 from gtflow.wire import bulk_qa_sample as sample
+from gtflow.wire.gt_lambda import ConsolidationResponseItem
+from gtflow.wire.output import metadata_key
 
 __all__ = ["SampleImport", "convert_sample_batches", "import_sample_requests", "post_event",
            "read_sample_table", "scan_sample_table"]
 
 log = get_logger(__name__)
+# A failed object is reported under its id key, as the consolidation response spells it.
+ID_KEY = ConsolidationResponseItem.key_of("dataset_object_id")
 
 
 def _slug(label: str) -> str:
@@ -113,10 +117,10 @@ def import_sample_requests(store: Any, requests_prefix: str, *, job_name: str, v
         out.requests += 1
         out.objects += len(responses)
         for r in responses:
-            content = r.get("consolidatedAnnotation", {}).get("content", {})
-            meta = content.get(f"{label_attribute_name}-metadata", {})
+            item = ConsolidationResponseItem.from_dict(r)
+            meta = item.label(metadata_key(label_attribute_name)) or {}
             if "failure-reason" in meta:
-                out.failed.append({"request": uri, "datasetObjectId": str(r.get("datasetObjectId")),
+                out.failed.append({"request": uri, ID_KEY: item.dataset_object_id,
                                    "reason": str(meta["failure-reason"])})
     log.info("imported %d consolidation requests, %d objects, %d failed", out.requests, out.objects, len(out.failed))
     return out
