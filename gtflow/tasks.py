@@ -146,13 +146,12 @@ class Answer:
 
     def to_a2i(self) -> dict[str, Any]:
         """The A2I ``humanAnswers[]`` entry (bare worker id, as A2I writes it)."""
-        return {
-            "acceptanceTime": iso_ms(self.accepted_at),
-            "answerContent": dict(self.answer),
-            "submissionTime": iso_ms(self.submitted_at),
-            "timeSpentInSeconds": self.time_spent_seconds,
-            "workerId": self.worker_id,
-        }
+        from gtflow.wire.worker import HumanAnswer
+
+        return HumanAnswer(
+            answer_content=dict(self.answer), submission_time=iso_ms(self.submitted_at), worker_id=self.worker_id,
+            acceptance_time=iso_ms(self.accepted_at), time_spent_in_seconds=self.time_spent_seconds,
+        ).to_dict()
 
 
 @dataclass(frozen=True)

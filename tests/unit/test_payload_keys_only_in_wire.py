@@ -19,7 +19,6 @@ KEYS = frozenset({
 NOT_YET_MOVED: dict[str, frozenset[str]] = {
     "demo/__init__.py": frozenset({"boundingBoxes"}),  # i13-demo
     "demo/reviewer.py": frozenset({"class-map", "boundingBoxes", "inputImageProperties"}),  # i13-demo
-    "tasks.py": frozenset({"answerContent"}),  # i16-portal
 }
 
 
