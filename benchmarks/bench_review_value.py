@@ -13,7 +13,9 @@ seed changes the pool, the reviewer's mistakes, the random draw and the fine-tun
 
 The figure per strategy is the mean mAP@0.5 after the last round over seeds (spread: the
 standard deviation); the baseline is random selection. Set ``REVIEW_VALUE_OUT`` to a folder
-to also get the per-round table (``review_value_rounds.md``) and plot (``review_value.png``).
+to also get the per-round table (``review_value_rounds.md``) and plot (``review_value.png``);
+``REVIEW_VALUE_PROCS=N`` runs the seeds in N processes; ``REVIEW_VALUE_WORK`` keeps the store
+(finished training jobs are attached to, not rerun: their names derive from their inputs).
 CPU, one torch thread, SSDlite at a tiny input size: the sizes are printed with the table.
 """
 
@@ -140,16 +142,38 @@ def measure(size: Size, log: Any = print) -> dict[str, list[list[float]]]:
     from gtflow.training.synthetic import generate_dataset
 
     torch.set_num_threads(1)
-    store = LocalStore(Path(tempfile.mkdtemp(prefix="gtflow-bench-review-value-")))
+    root = os.environ.get("REVIEW_VALUE_WORK") or tempfile.mkdtemp(prefix="gtflow-bench-review-value-")
+    store = LocalStore(Path(root))
     seed_set = generate_dataset(store, "s3://bench/seed", size.seed_images, seed=100, image_size=size.image_size)
     heldout = generate_dataset(store, "s3://bench/heldout", size.heldout_images, seed=300, image_size=size.image_size)
     v0, map0 = _train(store, size, seed_set, heldout, size.v0_steps, None, 0)
     log(f"  v0 mAP@0.5 {map0:.3f}")
     out: dict[str, list[list[float]]] = {s: [] for s in STRATEGIES}
-    for seed in range(size.seeds):
-        for name, curve in _one_seed(size, seed, store, seed_set, heldout, v0, map0, log).items():
+    procs = int(os.environ.get("REVIEW_VALUE_PROCS", "1"))
+    jobs = [(size, seed, root, seed_set, heldout, v0, map0) for seed in range(size.seeds)]
+    if procs > 1:  # seeds in parallel processes (one torch thread each); same results, less wall time
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_seed_job, jobs))
+    else:
+        results = [_seed_job(j) for j in jobs]
+    for curves in results:
+        for name, curve in curves.items():
             out[name].append(curve)
     return out
+
+
+def _seed_job(job: tuple[Any, ...]) -> dict[str, list[float]]:
+    import torch
+
+    from gtflow.store import LocalStore
+
+    torch.set_num_threads(1)
+    size, seed, root, seed_set, heldout, v0, map0 = job
+    return _one_seed(size, seed, LocalStore(Path(root)), seed_set, heldout, v0, map0,
+                     lambda m: print(m, flush=True))
 
 
 def _stats(xs: list[float]) -> tuple[float, float]:

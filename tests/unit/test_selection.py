@@ -150,3 +150,14 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(gtflow.selection)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_review_value_benchmark_is_registered_and_tables_its_rounds() -> None:
+    from benchmarks import bench_review_value as b
+    from benchmarks.run import available
+
+    assert "review_value" in available()
+    results = {"random": [[0.1, 0.2], [0.1, 0.4]], "uncertainty": [[0.1, 0.3], [0.1, 0.3]]}
+    table = b.rounds_table(results, b.QUICK)
+    assert "| random | 0.100 ± 0.000 | 0.300 ± 0.141 |" in table
+    assert set(b.STRATEGIES) >= {"random", "top-score"}
