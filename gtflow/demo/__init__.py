@@ -402,6 +402,8 @@ def _review(config: DemoConfig, store: Any, queue: Any, queue_name: str, reviewe
 
 
 def _examples(store: Any, queue: Any, queue_name: str, draw: Callable[..., str], limit: int = 6) -> list[dict[str, str]]:
+    from gtflow.wire.crowd import BoundingBoxOutput
+
     out = []
     for task in queue.tasks(queue_name, status="complete"):
         answers = queue.answers(queue_name, task.task_id)
@@ -411,9 +413,10 @@ def _examples(store: Any, queue: Any, queue_name: str, draw: Callable[..., str],
         if not result.get("initialValueModified"):
             continue
         ti = task.task_input
-        png = draw(store.get_bytes(ti["taskObject"]), ti.get("initialValue", []), result.get("boundingBoxes", []))
+        reviewed = result.get(BoundingBoxOutput.key_of("bounding_boxes"), [])
+        png = draw(store.get_bytes(ti["taskObject"]), ti.get("initialValue", []), reviewed)
         out.append({"png": png, "caption": f"{len(ti.get('initialValue', []))} model boxes → "
-                                           f"{len(result.get('boundingBoxes', []))} reviewed"})
+                                           f"{len(reviewed)} reviewed"})
         if len(out) >= limit:
             break
     return out

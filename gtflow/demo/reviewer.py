@@ -21,14 +21,17 @@ _CONFUSED = {"circle": "ellipse", "ellipse": "circle"}
 
 def truth_by_image(records: Sequence[Mapping[str, Any]], label_attribute: str) -> dict[str, dict[str, Any]]:
     """``{source-ref: {"boxes": [{label,left,top,width,height}], "width", "height"}}`` from a manifest."""
+    from gtflow.wire.output import ObjectDetectionLabel, ObjectDetectionMetadata, metadata_key
+
     out = {}
+    meta_key = metadata_key(label_attribute)
     for rec in records:
-        label = rec[label_attribute]
-        cmap = rec[f"{label_attribute}-metadata"].get("class-map", {})
-        size = label["image_size"][0]
-        boxes = [{"label": cmap[str(a["class_id"])], "left": a["left"], "top": a["top"],
-                  "width": a["width"], "height": a["height"]} for a in label["annotations"]]
-        out[rec["source-ref"]] = {"boxes": boxes, "width": size["width"], "height": size["height"]}
+        label = ObjectDetectionLabel.from_dict(rec[label_attribute], label_attribute)
+        cmap = ObjectDetectionMetadata.from_dict(rec[meta_key], meta_key).class_map
+        size = label.image_size[0]
+        boxes = [{"label": cmap[str(a.class_id)], "left": a.left, "top": a.top,
+                  "width": a.width, "height": a.height} for a in label.annotations]
+        out[rec["source-ref"]] = {"boxes": boxes, "width": size.width, "height": size.height}
     return out
 
 
@@ -66,11 +69,13 @@ class SimulatedReviewer:
             boxes.append({"height": height, "label": label, "left": left, "top": top, "width": width})
         initial = [{k: b[k] for k in ("label", "left", "top", "width", "height")} for b in task_input.get("initialValue", [])]
         mine = [{k: b[k] for k in ("label", "left", "top", "width", "height")} for b in boxes]
-        return {"annotatedResult": {
-            "boundingBoxes": boxes,
-            "inputImageProperties": {"height": t["height"], "width": t["width"]},
-            "initialValueModified": sorted(map(str, mine)) != sorted(map(str, initial)),
-        }}
+        from gtflow.wire.crowd import BoundingBox, BoundingBoxOutput, InputImageProperties
+
+        return {"annotatedResult": BoundingBoxOutput(
+            bounding_boxes=tuple(BoundingBox(**b) for b in boxes),
+            input_image_properties=InputImageProperties(height=t["height"], width=t["width"]),
+            initial_value_modified=sorted(map(str, mine)) != sorted(map(str, initial)),
+        ).to_dict()}
 
     def review_all(self, client: Any, queue: Any, queue_name: str) -> int:
         """Answer every task the portal gives this worker; returns how many."""

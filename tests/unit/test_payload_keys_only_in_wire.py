@@ -1,7 +1,6 @@
 """Payload keys are spelled only in gtflow/wire/: every other module reads and writes GT/A2I
 payloads through the wire types (issue 14). An AST scan of gtflow/ for the keys as string
-literals (docstrings aside); the allowlist names modules of other work in flight that still
-spell a key, each with its owner, and must only shrink."""
+literals (docstrings aside), with no exceptions outside gtflow/wire/."""
 
 from __future__ import annotations
 
@@ -15,11 +14,6 @@ KEYS = frozenset({
     "boundingBoxes", "annotationData", "humanAnswers", "class-map", "inputImageProperties",
     "answerContent", "consolidatedAnnotation", "datasetObjectId",
 })
-# module -> the keys it may still spell (not yet moved onto wire; owner in the comment)
-NOT_YET_MOVED: dict[str, frozenset[str]] = {
-    "demo/__init__.py": frozenset({"boundingBoxes"}),  # i13-demo
-    "demo/reviewer.py": frozenset({"class-map", "boundingBoxes", "inputImageProperties"}),  # i13-demo
-}
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:
@@ -39,19 +33,13 @@ def _literals(path: Path) -> list[tuple[int, str]]:
 
 
 def test_payload_keys_appear_only_in_wire() -> None:
-    found: dict[str, set[str]] = {}
     where: list[str] = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith("wire/"):
             continue
-        for line, key in _literals(path):
-            found.setdefault(rel, set()).add(key)
-            if key not in NOT_YET_MOVED.get(rel, frozenset()):
-                where.append(f"gtflow/{rel}:{line}: {key!r}")
+        where += [f"gtflow/{rel}:{line}: {key!r}" for line, key in _literals(path)]
     assert not where, "payload keys spelled outside gtflow/wire/ (use the wire types):\n" + "\n".join(where)
-    stale = {rel: sorted(keys - found.get(rel, set())) for rel, keys in NOT_YET_MOVED.items()}
-    assert not {k: v for k, v in stale.items() if v}, f"moved onto wire: shrink NOT_YET_MOVED {stale}"
 
 
 def test_the_scan_sees_a_literal(tmp_path: Path) -> None:
