@@ -6,6 +6,7 @@
     gtflow loops start PREDICTIONS --flow NAME --class-map FILE [--policy FILE]
                        [--threshold F] [--max-loops N] [--audit-fraction F --audit-seed S]
                        [--strategy NAME --budget N [--strategy-seed S] [--flipped PREDICTIONS]]
+                       [--gold MANIFEST [--gold-fraction 0.1]]
                        [--box-min-score 0.4] [--max-boxes N] [--decisions OUT.jsonl] [--dry-run] [--json]
     gtflow loops status --flow NAME [--status Completed] [--list] [--json]
     gtflow loops collect --flow NAME [--since ISO-TIME] [-o OUT.jsonl]
@@ -123,6 +124,11 @@ def create_flow(
 @click.option("--strategy-seed", default="gtflow", show_default=True, help="Seed of --strategy random (and tie-breaks).")
 @click.option("--flipped", "flipped_path", default=None, metavar="PREDICTIONS",
               help="Predictions of the horizontally flipped images (JSON Lines), for --strategy localization.")
+@click.option("--gold", "gold_path", default=None, metavar="MANIFEST",
+              help="Known-answer images (object-detection manifest): a --gold-fraction of the loops started are "
+                   "these, shown like any other (score workers with gtflow workers report).")
+@click.option("--gold-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--gold-label-attribute", default="bounding-box", show_default=True, help="Label attribute of --gold.")
 @click.option("--box-min-score", type=click.FloatRange(0, 1), default=0.4, show_default=True,
               help="Draw only boxes at or above this score for the reviewer (the blog post's 0.4).")
 @click.option("--max-boxes", type=click.IntRange(min=0), default=None, help="Draw at most this many boxes (best first).")
@@ -138,6 +144,7 @@ def start(
     config: GtflowConfig, predictions: str, flow: str, class_map_path: str, policy_path: str | None,
     threshold: float | None, max_loops: int | None, audit_fraction: float | None, audit_seed: str | None,
     strategy_name: str | None, budget: int | None, strategy_seed: str, flipped_path: str | None,
+    gold_path: str | None, gold_fraction: float, gold_label_attribute: str,
     box_min_score: float, max_boxes: int | None, header: str | None, decisions_out: str | None, dry_run: bool,
     score_scale: float | None, as_json: bool,
 ) -> None:
@@ -192,6 +199,11 @@ def start(
         "sameInputAsAnother": with_loop - started - existing,
         "dryRun": dry_run, "reasons": dict(sorted(reasons.items())),
     }
+    gold: dict[str, int] = {}
+    if gold_path:
+        gold = _start_gold(backend, store, flow, gold_path, gold_label_attribute, gold_fraction, class_map,
+                           n_tasks=with_loop, dry_run=dry_run)
+        summary["gold"] = gold
     if dry_run:
         summary["calls"] = _planned_calls(config, flow, planned)
     if as_json:
@@ -207,6 +219,8 @@ def start(
         )
         for reason, n in sorted(reasons.items()):
             click.echo(f"  {reason}: {n}")
+        if gold_path:
+            click.echo(f"  gold: {gold['loops']} loops ({gold['started']} started)")
 
 
 def _scores_in_range(records: Any, path: str, scale: float | None) -> Any:
@@ -360,6 +374,23 @@ def _quarantine(store: Any, prefix: str, stage: str, errors: list[Any], default_
     q = Quarantine(store, prefix)
     for e in errors:
         q.add(stage=stage, source=str(getattr(e, "path", None) or default_source), reason=str(e))
+
+
+def _start_gold(backend: Any, store: Any, flow: str, path: str, attr: str, fraction: float,
+                class_map: dict[int, str], *, n_tasks: int, dry_run: bool) -> dict[str, int]:
+    """Start the gold loops beside ``n_tasks`` ordinary ones (gtflow.worker_quality.gold_inputs)."""
+    from gtflow.manifest import read_manifest
+    from gtflow.worker_quality import gold_inputs, read_gold
+
+    lines = [ml.record for ml in read_manifest(path, store=store if path.startswith("s3://") else None)]
+    sizes = {}
+    for line in lines:
+        size = ((line.get(attr) or {}).get("image_size") or [{}])[0]
+        if isinstance(size.get("width"), int) and isinstance(size.get("height"), int):
+            sizes[line["source-ref"]] = (size["width"], size["height"])
+    inputs = gold_inputs(read_gold(lines, attr), class_map, n_tasks=n_tasks, fraction=fraction, sizes=sizes)
+    started = [] if dry_run or not inputs else backend.human_loops.start_many(flow, inputs)
+    return {"loops": len(inputs), "started": sum(1 for r in started if r.started)}
 
 
 def _worker_ids(path: str | None) -> tuple[str, ...]:
