@@ -21,14 +21,13 @@ import os
 import socket
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
 
 import click
 
 from gtflow.cli import console, err_console
 from gtflow.config import GtflowConfig
 from gtflow.errors import GtflowError
-from gtflow.store.local import LocalStore
+from gtflow.store.base import ObjectStore
 from gtflow.tasks import TaskQueue
 
 __all__ = ["command"]
@@ -46,13 +45,12 @@ def _config(ctx: click.Context, root: str | None, host: str | None, port: int | 
     return replace(config, **changes) if changes else config  # type: ignore[arg-type]
 
 
-def _open(config: GtflowConfig) -> tuple[LocalStore, TaskQueue]:
+def _open(config: GtflowConfig) -> tuple[ObjectStore, TaskQueue]:
     from gtflow.backends import open_backend
 
     backend = open_backend(config)
     backend.require("portal", "the review portal (use --backend local)")
-    backend.require("local_files", "the review portal on an S3 store (it serves images from a local folder store)")
-    return cast(LocalStore, backend.store), backend.task_queue
+    return backend.store, backend.task_queue
 
 
 @click.group(invoke_without_command=True)
@@ -72,17 +70,17 @@ def command(ctx: click.Context, root: str | None, host: str | None, port: int | 
 
     config = _config(ctx, root, host, port)
     store, queue = _open(config)
-    server = make_server(store, queue, host=config.portal_host, port=config.portal_port, allow_remote=allow_remote)
+    server = make_server(store, queue, state_dir=config.state_dir, host=config.portal_host, port=config.portal_port, allow_remote=allow_remote)
     sock = _listen(config.portal_host, config.portal_port)  # before any URL is printed
     url = _url(config.portal_host, sock.getsockname()[1])
     if not is_loopback(config.portal_host):
         err_console().print("[bold red]" + REMOTE_WARNING.format(host=config.portal_host) + "[/bold red]", highlight=False)
     out = console()
-    out.print(f"gtflow portal on {url}/  (store {store.root})", highlight=False)
+    out.print(f"gtflow portal on {url}/  (store {config.store if config.s3_store else config.store_root})", highlight=False)
     if not queue.workers():
         out.print("No workers yet: run `gtflow portal add-worker NAME` for a sign-in link.", highlight=False)
     out.print("Press Ctrl+C to stop.", highlight=False)
-    record = store.state_dir / _RECORD
+    record = config.state_dir / _RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
     try:
@@ -140,7 +138,7 @@ def add_worker(ctx: click.Context, name: str) -> None:
     config = _config(ctx, *_parent(ctx))
     store, queue = _open(config)
     token = queue.add_worker(name)
-    url = (host is None and port is None and _running_url(store.state_dir)) or _url(config.portal_host, config.portal_port)
+    url = (host is None and port is None and _running_url(config.state_dir)) or _url(config.portal_host, config.portal_port)
     out = console()
     out.print(f"worker: {name}", highlight=False)
     out.print(f"token:  {token}", highlight=False)

@@ -284,7 +284,7 @@ def run_cmd(config: GtflowConfig, csv_path: str, prefix: str, min_confidence: fl
         # simulated workers are this job's own, so a concurrent run of another job signing its
         # workers in (a new token each) never ends this run's sessions
         n = qj.simulate_workers(job, [f"{spec.name}.sim-{i + 1}" for i in range(simulate_workers)], judge,
-                                portal=create_app(backend.store, job.queue))  # type: ignore[arg-type]
+                                portal=create_app(backend.store, job.queue))
         click.echo(f"simulated workers submitted {n} answers", err=True)
     status = job.status()
     click.echo(json.dumps({"job": spec.name, "queue": job.queue_name, "manifest": spec.manifest_uri,

@@ -35,17 +35,23 @@ import json
 import mimetypes
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,7 +79,7 @@ from gtflow.portal.security import (
     log_safe,
     security_headers,
 )
-from gtflow.store.local import LocalStore
+from gtflow.store.base import ObjectStore
 from gtflow.store.signing import UrlSigner, load_or_create_secret
 from gtflow.tasks import Task, TaskHeldError, TaskQueue
 
@@ -94,7 +100,7 @@ PRESIGN_SECONDS = 900
 class PortalState:
     """What the handlers share: the store, the queue, the signers and the page templates."""
 
-    store: LocalStore
+    store: ObjectStore
     queue: TaskQueue
     signer: UrlSigner = field(repr=False)
     sessions: SessionCodec = field(repr=False)
@@ -579,7 +585,7 @@ def _image_size(st: PortalState, src: str) -> tuple[int, int] | None:
     try:
         from PIL import Image
 
-        with Image.open(st.store.path_for(f"s3://{bucket}/{key}")) as img:
+        with st.store.open_read(f"s3://{bucket}/{key}") as fh, Image.open(fh) as img:
             w, h = img.size
             if img.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn: browsers swap
                 w, h = h, w
@@ -598,23 +604,19 @@ _INLINE_TYPES = ("image/", "video/", "audio/", "text/plain", "application/pdf", 
 
 
 async def files(request: Request) -> Response:
-    """A store object for a signed URL: valid signature, not expired, inside the root, a file."""
+    """A store object for a signed URL (valid signature, not expired), read through the store."""
     st = _state(request)
     bucket, key = request.path_params["bucket"], request.path_params["key"]
     q = request.query_params
     if not st.signer.verify(bucket, key, q.get("expires", ""), q.get("sig", "")):
         return Response("forbidden: missing, wrong or expired signature\n", status_code=403,
                         media_type="text/plain")
-    try:
-        path = st.store.path_for(f"s3://{bucket}/{key}")
+    try:  # through the store, for any store: the object, never the store's own state
+        body = st.store.open_read(f"s3://{bucket}/{key}") if key else None
     except (UriError, GtflowError):
+        body = None
+    if body is None:
         return Response("not found\n", status_code=404, media_type="text/plain")
-    # Resolve symlinks and refuse anything that lands in the store's own state (keys, queue).
-    resolved = path.resolve()
-    state = st.store.state_dir.resolve()
-    if not key or resolved == state or resolved.is_relative_to(state) or not resolved.is_file():
-        return Response("not found\n", status_code=404, media_type="text/plain")
-    path = resolved
     media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
     remaining = max(0, int(q.get("expires", "0")) - int(time.time()))
     headers = {
@@ -623,30 +625,45 @@ async def files(request: Request) -> Response:
     }
     if not media_type.startswith(_INLINE_TYPES) or media_type == "image/svg+xml":
         headers["content-disposition"] = "attachment"
-    return FileResponse(path, media_type=media_type, headers=headers)
+    if request.method == "HEAD":
+        body.close()
+        return Response(b"", media_type=media_type, headers=headers)
+    return StreamingResponse(_chunks(body), media_type=media_type, headers=headers)
+
+
+def _chunks(body: BinaryIO, size: int = 64 * 1024) -> Iterator[bytes]:
+    """The object's bytes in bounded chunks (Starlette reads a sync iterator in a thread)."""
+    with body:
+        while chunk := body.read(size):
+            yield chunk
 
 
 # -- factory ---------------------------------------------------------------------------------
-def _default_signer(store: LocalStore) -> UrlSigner:
-    if store.signer is not None:
-        return store.signer
-    return UrlSigner(load_or_create_secret(store.state_dir / "signing.key"))
+def _default_signer(store: ObjectStore, state_dir: Path) -> UrlSigner:
+    signer = getattr(store, "signer", None)  # a local folder store's own (the same key file)
+    if isinstance(signer, UrlSigner):
+        return signer
+    return UrlSigner(load_or_create_secret(state_dir / "signing.key"))
 
 
 def create_app(
-    store: LocalStore,
+    store: ObjectStore,
     queue: TaskQueue,
     *,
+    state_dir: Path | None = None,
     signer: UrlSigner | None = None,
     allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
     presign_seconds: int = PRESIGN_SECONDS,
 ) -> Starlette:
     """The portal as an ASGI app (serve it with uvicorn, or drive it with a TestClient).
 
-    ``signer`` checks ``/files`` URLs (default: the store's, else one from
-    ``<root>/.gtflow/signing.key``). ``allowed_hosts`` are the Host names answered (default:
-    loopback names only, against DNS rebinding); ``None`` answers any host. Tests that use
-    Starlette's default ``testserver`` host add :data:`~gtflow.portal.security.TEST_HOSTS`.
+    ``store`` is any :class:`~gtflow.store.ObjectStore` (a folder, S3 or an S3-compatible
+    service): ``/files`` reads objects through it. ``state_dir`` holds the portal's keys
+    (default: the folder store's ``<root>/.gtflow``; needed for other stores unless
+    ``GTFLOW_SECRET_KEY`` is set). ``signer`` checks ``/files`` URLs (default: the store's,
+    else one from ``<state_dir>/signing.key``). ``allowed_hosts`` are the Host names answered
+    (default: loopback names only, against DNS rebinding); ``None`` answers any host. Tests
+    that use Starlette's default ``testserver`` host add :data:`~gtflow.portal.security.TEST_HOSTS`.
 
         >>> import tempfile
         >>> from gtflow.store import LocalStore
@@ -654,6 +671,10 @@ def create_app(
         >>> create_app(s, TaskQueue.for_store(s)).state.portal.queue.db_path.name
         'tasks.db'
     """
+    if state_dir is None:
+        state_dir = getattr(store, "state_dir", None)
+        if not isinstance(state_dir, Path):
+            raise UsageError(f"the portal on {store!r} needs a state_dir for its keys", field="state_dir")
     pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "pages")),
         autoescape=True,
@@ -664,8 +685,8 @@ def create_app(
     state = PortalState(
         store=store,
         queue=queue,
-        signer=signer or _default_signer(store),
-        sessions=SessionCodec(load_or_create_secret(store.state_dir / "portal-session.key")),
+        signer=signer or _default_signer(store, state_dir),
+        sessions=SessionCodec(load_or_create_secret(state_dir / "portal-session.key")),
         pages=pages,
         presign_seconds=presign_seconds,
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from gtflow.errors import UsageError
 from gtflow.logs import get_logger
 from gtflow.portal.app import create_app
 from gtflow.portal.security import LOOPBACK_HOSTS, is_loopback
+from gtflow.store.base import ObjectStore
 from gtflow.store.local import LocalStore
 from gtflow.tasks import TaskQueue
 
@@ -25,9 +27,10 @@ REMOTE_WARNING = (
 
 
 def make_server(
-    store: LocalStore,
+    store: ObjectStore,
     queue: TaskQueue,
     *,
+    state_dir: Path | None = None,
     host: str = "127.0.0.1",
     port: int = 8765,
     allow_remote: bool = False,
@@ -44,7 +47,7 @@ def make_server(
             field="host",
         )
     hosts = allowed_hosts if allowed_hosts is not None else (None if remote else LOOPBACK_HOSTS)
-    app = create_app(store, queue, allowed_hosts=hosts)
+    app = create_app(store, queue, state_dir=state_dir, allowed_hosts=hosts)
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level=log_level, server_header=False,
         proxy_headers=False,

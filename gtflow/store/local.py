@@ -122,6 +122,10 @@ class LocalStore:
 
     def open_read(self, uri: str) -> BinaryIO:
         path = self.path_for(uri)
+        # gtflow's own state (keys, queue) is no object, not even through a symlink to it.
+        resolved, state = path.resolve(), self.state_dir.resolve()
+        if resolved == state or resolved.is_relative_to(state):
+            raise ObjectNotFoundError("no such object", path=uri)
         try:
             return open(path, "rb")  # noqa: SIM115 - the caller closes it
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
