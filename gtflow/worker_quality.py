@@ -18,6 +18,16 @@ in), so workers cannot tell them apart. On AWS they are just loops whose answers
 
 :func:`below` names the workers under a threshold; their answers can be left out of
 consolidation (``exclude_workers`` of :mod:`gtflow.a2i.convert`, ``--exclude-workers``).
+Or weighted: :func:`read_weights` turns the report (``gtflow workers report --json``) into
+per-worker weights = ``gold_accuracy``, else ``agreement`` (a worker with neither weighs 1),
+for ``worker_weights`` / ``--worker-weights`` (boxes: a cluster is kept when its workers hold
+at least half the answering workers' weight; classes: a weighted majority vote).
+
+**Labeling jobs** are scored the same way: :func:`labeling_job_outputs` reads a GT labeling
+job's worker responses (``annotations/worker-response/iteration-N/<dataObjectId>/<ts>.json``,
+either backend; the local runner writes the same layout) and pairs each ``dataObjectId`` (the
+0-based line of the input manifest) with its ``source-ref``, giving one
+:class:`~gtflow.wire.a2i.HumanLoopOutput` per data object for :func:`score_workers`.
 
     >>> gold = {"s3://b/1.png": [GoldBox("cat", 10, 10, 20, 20)]}
     >>> good = [GoldBox("cat", 11, 10, 20, 20)]
@@ -48,6 +58,8 @@ __all__ = [
     "box_f1",
     "score_workers",
     "below",
+    "read_weights",
+    "labeling_job_outputs",
     "report_html",
 ]
 
@@ -248,6 +260,77 @@ def below(qualities: Iterable[WorkerQuality], threshold: float, *, metric: str =
     items = "agreement_items" if metric == "agreement" else "gold_items"
     return [q.worker_id for q in qualities
             if getattr(q, metric) is not None and getattr(q, items) >= min_items and getattr(q, metric) < threshold]
+
+
+def read_weights(report: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Per-worker weights from a ``gtflow workers report --json`` object (or its ``workers``
+    list): ``goldAccuracy``, else ``agreement``; workers with neither are left out (weigh 1).
+
+    >>> read_weights({"workers": [{"workerId": "a", "goldAccuracy": 0.9, "agreement": 0.5},
+    ...                           {"workerId": "b", "goldAccuracy": None, "agreement": 0.5},
+    ...                           {"workerId": "c", "goldAccuracy": None, "agreement": None}]})
+    {'a': 0.9, 'b': 0.5}
+    """
+    rows = report.get("workers") if isinstance(report, Mapping) else report
+    if not isinstance(rows, Sequence):
+        raise ContractError("expected a workers report (gtflow workers report --json)", field="workers")
+    out: dict[str, float] = {}
+    for n, row in enumerate(rows):
+        wid = row.get("workerId") if isinstance(row, Mapping) else None
+        if not isinstance(wid, str):
+            raise ContractError("a worker row needs a workerId", field=f"workers[{n}].workerId")
+        for key in ("goldAccuracy", "agreement"):
+            v = row.get(key)
+            if v is not None:
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                    raise ContractError("expected a number in [0, 1]", field=f"workers[{n}].{key}")
+                out[wid] = float(v)
+                break
+    return out
+
+
+def labeling_job_outputs(src: str, source_refs: Sequence[str], *, store: Any = None,
+                         problems: list[GtflowError] | None = None) -> list[HumanLoopOutput]:
+    """One output per data object from a labeling job's worker-response files under ``src``
+    (a local folder, or an ``s3://`` prefix through ``store``): all its workers' answers (every
+    iteration and file, each worker's answer once), with ``taskObject`` = ``source_refs[id]``."""
+    import json
+
+    from gtflow.wire.gt_lambda import WorkerResponse
+
+    marker = "annotations/worker-response/"
+    if src.startswith("s3://"):
+        if store is None:
+            raise UsageError("an s3:// source needs a store", field="store")
+        uris = sorted(o.uri for o in store.list(src) if marker in o.uri and o.uri.endswith(".json"))
+        read = store.get_bytes
+    else:
+        from pathlib import Path
+
+        root = Path(src)
+        if not root.is_dir():
+            raise UsageError(f"no such folder: {src}", field="SRC")
+        uris = sorted(str(f) for f in root.rglob("*.json") if marker in f.as_posix())
+        read = lambda u: Path(u).read_bytes()  # noqa: E731
+    answers: dict[str, dict[tuple[str, str], Any]] = {}
+    for uri in uris:
+        oid = uri.rsplit("/", 2)[-2]
+        try:
+            if not oid.isdigit() or int(oid) >= len(source_refs):
+                raise ContractError(f"no input manifest line {oid}", path=uri, field="dataObjectId")
+            wr = WorkerResponse.from_dict(json.loads(read(uri)))
+        except (GtflowError, ValueError) as exc:
+            err = exc if isinstance(exc, GtflowError) else ContractError(f"unreadable: {exc}", path=uri)
+            if problems is None:
+                raise err from None
+            problems.append(err.at(path=uri))
+            continue
+        for a in wr.answers:
+            answers.setdefault(oid, {})[(a.worker_id, a.submission_time)] = a
+    return [HumanLoopOutput(flow_definition_arn="labeling-job", human_loop_name=oid,
+                            input_content={"taskObject": source_refs[int(oid)]},
+                            human_answers=tuple(answers[oid][k] for k in sorted(answers[oid])))
+            for oid in sorted(answers, key=int)]
 
 
 def report_html(qualities: Sequence[WorkerQuality], *, title: str = "Worker quality") -> str:

@@ -16,7 +16,9 @@ labeling jobs' consolidation, :func:`gtflow.consolidate.consolidate_boxes` (boxe
 clustering per label, kept when at least half the workers drew them); each object's
 ``confidence`` is then its agreement (workers in its cluster / workers x mean IoU), and
 ``creation-date`` the last submission. ``exclude_workers`` leaves out the answers of those
-workers first (see ``gtflow workers report``). ``worker="first"``/``"last"`` keep one worker's
+workers first, and ``worker_weights`` weights the rest (a cluster is kept when its workers
+hold at least half the weight; :mod:`gtflow.consolidate.boxes` rule 3; weights from
+:func:`gtflow.worker_quality.read_weights`, see ``gtflow workers report``). ``worker="first"``/``"last"`` keep one worker's
 answer as before. With one answer, ``creation-date`` is that worker's submissionTime, as in the
 A2I retraining samples (``Z`` and milliseconds kept), and boxes have confidence 1.
 
@@ -109,6 +111,7 @@ def consolidate_answers(
     widget: str | None = None,
     iou_threshold: float = 0.5,
     exclude_workers: Collection[str] = (),
+    worker_weights: Mapping[str, float] | None = None,
     path: str | None = None,
 ) -> dict[str, Any]:
     """The manifest line of a loop answered by several workers, consolidated exactly as a
@@ -135,7 +138,8 @@ def consolidate_answers(
                         tuple(WorkerAnswer(a.worker_id or f"worker-{k}", a.answer_content) for k, a in enumerate(answers)))
     ctx = ConsolidationContext(label_attribute, job_name=output.human_loop_name, label_categories=tuple(cats),
                                creation_date=answers[-1].submission_time)
-    item = consolidate_boxes([obj], ctx, widget=widget, labels=cats, iou_threshold=iou_threshold)[0]
+    item = consolidate_boxes([obj], ctx, widget=widget, labels=cats, iou_threshold=iou_threshold,
+                             weights=worker_weights)[0]
     content = ConsolidationResponseItem.from_dict(item).consolidated_annotation.content
     meta = dict(content[metadata_key(label_attribute)])
     if "failure-reason" in meta:
@@ -154,6 +158,7 @@ def to_manifest_line(
     path: str | None = None,
     widget: str | None = None,
     exclude_workers: Collection[str] = (),
+    worker_weights: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """One augmented-manifest line from one loop's output (see the module docstring);
     ``widget`` names the box widget when the form has several."""
@@ -166,7 +171,7 @@ def to_manifest_line(
     if worker == "consolidate":
         if len([a for a in output.human_answers if a.worker_id not in exclude_workers]) > 1:
             return consolidate_answers(output, class_map, label_attribute, widget=widget,
-                                       exclude_workers=exclude_workers, path=where)
+                                       exclude_workers=exclude_workers, worker_weights=worker_weights, path=where)
         worker = "first"
     if exclude_workers:
         output = dataclasses.replace(output, human_answers=tuple(a for a in output.human_answers if a.worker_id not in exclude_workers))
@@ -235,6 +240,7 @@ def convert_outputs(
     strict: bool = False,
     report: ConversionReport | None = None,
     exclude_workers: Collection[str] = (),
+    worker_weights: Mapping[str, float] | None = None,
     min_agreement: float = 0.8,
 ) -> Iterator[dict[str, Any]]:
     """Manifest lines for many outputs, in the order given.
@@ -257,7 +263,7 @@ def convert_outputs(
         out, where = (item.output, item.uri) if isinstance(item, CollectedOutput) else (item, None)
         try:
             line = to_manifest_line(out, class_map, label_attribute, worker=worker, path=where,
-                                    exclude_workers=exclude_workers)
+                                    exclude_workers=exclude_workers, worker_weights=worker_weights)
             if worker == "consolidate" and _disagree(out, line, label_attribute, exclude_workers, min_agreement):
                 report.disagreements.append(out.human_loop_name)
             line, clipped, degenerate = check_reviewed_line(line, label_attribute, num_classes)
@@ -320,6 +326,7 @@ def write_converted(
     strict: bool = False,
     report: ConversionReport | None = None,
     exclude_workers: Collection[str] = (),
+    worker_weights: Mapping[str, float] | None = None,
 ) -> ConversionReport:
     """Convert ``outputs`` and write the manifest sorted by ``source-ref`` then loop name.
 
@@ -333,7 +340,7 @@ def write_converted(
 
     outputs = merge_adjudications(outputs)  # an adjudicator's answer joins the loop it decides
     lines = list(convert_outputs(outputs, class_map, label_attribute, worker=worker, skip_empty=skip_empty,
-                                 strict=strict, report=report, exclude_workers=exclude_workers))
+                                 strict=strict, report=report, exclude_workers=exclude_workers, worker_weights=worker_weights))
     meta = metadata_key(label_attribute)
     lines.sort(key=lambda line: (line["source-ref"], line[meta]["job-name"]))
     write_manifest(dest, lines, store=store)
@@ -351,6 +358,7 @@ def from_a2i(
     skip_empty: bool = False,
     strict: bool = False,
     exclude_workers: Collection[str] = (),
+    worker_weights: Mapping[str, float] | None = None,
 ) -> ConversionReport:
     """Convert a prefix or folder of A2I outputs into an object-detection augmented manifest.
 
@@ -368,7 +376,7 @@ def from_a2i(
     errors: list[GtflowError] = []
     outputs = read_a2i_source(src, store=store, errors=None if strict else errors)
     write_converted(outputs, dest, class_map=cmap, label_attribute=label_attribute, store=store, worker=worker,
-                    skip_empty=skip_empty, strict=strict, report=report, exclude_workers=exclude_workers)
+                    skip_empty=skip_empty, strict=strict, report=report, exclude_workers=exclude_workers, worker_weights=worker_weights)
     report.skipped[:0] = errors  # unreadable outputs first, then unconvertible ones
     log.info("from-a2i: %d lines, %d empty, %d skipped", report.lines, report.empty, len(report.skipped))
     return report

@@ -33,6 +33,9 @@ from gtflow.config import GtflowConfig
 
 __all__ = ["command", "from_a2i_command"]
 
+_WEIGHTS_HELP = ("Weight workers in consolidation by a `gtflow workers report --json` file (weight = gold "
+                 "accuracy, else agreement; others weigh 1): a box is kept when its workers hold half the weight.")
+
 
 def _backend(config: GtflowConfig) -> Any:
     from gtflow.backends import open_backend
@@ -307,12 +310,13 @@ def status(config: GtflowConfig, flow: str, status_filter: str | None, show_list
 @click.option("--adjudicate-in", "adjudicate_flow", default=None, metavar="FLOW",
               help="With --manifest: loops whose workers disagree go to one more worker in FLOW (a one-worker "
                    "flow); FLOW's answers join the loops they decide.")
+@click.option("--worker-weights", "worker_weights", default=None, metavar="FILE", help="With --manifest: " + _WEIGHTS_HELP)
 @click.option("--json", "as_json", is_flag=True)
 @pass_config
 def collect(
     config: GtflowConfig, flow: str, since: str | None, output: str | None, manifest_out: str | None,
     label_attribute: str | None, class_map_path: str | None, workers: int, quarantine_prefix: str | None,
-    adjudicate_flow: str | None, as_json: bool,
+    adjudicate_flow: str | None, worker_weights: str | None, as_json: bool,
 ) -> None:
     """Read the answers of a flow's completed loops (all workers' answers kept)."""
     from gtflow.a2i.convert import ConversionReport, write_converted
@@ -339,7 +343,8 @@ def collect(
     report = ConversionReport()
     if manifest_out and label_attribute and class_map_path:
         write_converted(outputs, manifest_out, class_map=load_class_map(class_map_path),
-                        label_attribute=label_attribute, store=store_if(manifest_out), report=report)
+                        label_attribute=label_attribute, store=store_if(manifest_out), report=report,
+                        worker_weights=_worker_weights(worker_weights))
     if quarantine_prefix:
         _quarantine(backend.store, quarantine_prefix, "collect", errors, flow)
         _quarantine(backend.store, quarantine_prefix, "from-a2i", report.skipped, flow)
@@ -409,6 +414,23 @@ def _worker_ids(path: str | None) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _worker_weights(path: str | None) -> dict[str, float] | None:
+    """``--worker-weights``: a ``gtflow workers report --json`` file (gtflow.worker_quality.read_weights)."""
+    if not path:
+        return None
+    from pathlib import Path
+
+    from gtflow.errors import ContractError, UsageError
+    from gtflow.worker_quality import read_weights
+
+    try:
+        return read_weights(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read a workers report: {exc}", field="--worker-weights") from exc
+    except ContractError as exc:
+        raise exc.at(path=path) from None
+
+
 # -- manifest from-a2i (registered in gtflow/cli/manifest.py) --------------------------------
 @click.command("from-a2i")
 @click.argument("src")
@@ -419,6 +441,7 @@ def _worker_ids(path: str | None) -> tuple[str, ...]:
               help="Several workers' answers: consolidated as a labeling job does, or the first/last one.")
 @click.option("--exclude-workers", "exclude_workers", default=None, metavar="FILE",
               help="Leave out these workers' answers: `gtflow workers report --exclude-out` (JSON list of ids).")
+@click.option("--worker-weights", "worker_weights", default=None, metavar="FILE", help=_WEIGHTS_HELP)
 @click.option("--skip-empty", is_flag=True, help="Leave out images answered with no box.")
 @click.option("--strict", is_flag=True, help="Fail on the first output that cannot be converted.")
 @click.option("--quarantine", "quarantine_prefix", default=None, metavar="S3PREFIX",
@@ -427,7 +450,7 @@ def _worker_ids(path: str | None) -> tuple[str, ...]:
 @pass_config
 def from_a2i_command(
     config: GtflowConfig, src: str, output: str, label_attribute: str, class_map_path: str,
-    worker: str, exclude_workers: str | None, skip_empty: bool, strict: bool, quarantine_prefix: str | None,
+    worker: str, exclude_workers: str | None, worker_weights: str | None, skip_empty: bool, strict: bool, quarantine_prefix: str | None,
     as_json: bool,
 ) -> None:
     """Turn a prefix or folder of A2I output.json files into an object-detection augmented manifest."""
@@ -437,6 +460,7 @@ def from_a2i_command(
     report = from_a2i(
         src, output, label_attribute=label_attribute, class_map=class_map_path, store=store,
         worker=worker, skip_empty=skip_empty, strict=strict, exclude_workers=_worker_ids(exclude_workers),
+        worker_weights=_worker_weights(worker_weights),
     )
     if quarantine_prefix:
         _quarantine(_backend(config).store, quarantine_prefix, "from-a2i", report.skipped, src)

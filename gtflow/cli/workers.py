@@ -1,12 +1,16 @@
 """``gtflow workers``: per-worker quality of human-loop reviews (gold items, agreement, speed).
 
     gtflow workers report SRC --class-map FILE [--gold MANIFEST --label-attribute NAME]
+                          [--input-manifest MANIFEST]
                           [--json] [--html OUT.html]
                           [--exclude-below F [--metric gold_accuracy|agreement|...] --exclude-out IDS.json]
 
-SRC is a folder, file or ``s3://`` prefix of A2I ``output.json`` (either backend). GOLD is an
+SRC is a folder, file or ``s3://`` prefix of A2I ``output.json`` (either backend), or, with
+``--input-manifest`` (the job's input manifest: ``dataObjectId`` = its 0-based line), a
+labeling job's output whose ``annotations/worker-response/`` files are scored the same way. GOLD is an
 object-detection manifest of the known answers (see docs/human-loops.md, "Gold items"). The
-ids written by ``--exclude-out`` go to ``gtflow manifest from-a2i --exclude-workers``.
+ids written by ``--exclude-out`` go to ``gtflow manifest from-a2i --exclude-workers``; the
+``--json`` report itself to ``--worker-weights`` (weights = gold accuracy, else agreement).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ def command() -> None:
               help='{"0": "name", ...} or ["name", ...].')
 @click.option("--gold", "gold_path", default=None, metavar="MANIFEST", help="Known answers (object-detection manifest).")
 @click.option("--label-attribute", default="bounding-box", show_default=True, help="Label attribute of --gold.")
+@click.option("--input-manifest", "input_manifest", default=None, metavar="MANIFEST",
+              help="SRC is a labeling job's output: score its worker responses (dataObjectId = line of MANIFEST).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--html", "html_out", default=None, metavar="OUT", help="Also write an HTML report with a plot.")
 @click.option("--exclude-below", type=click.FloatRange(0, 1), default=None, help="Name workers below this score.")
@@ -42,17 +48,23 @@ def command() -> None:
 @click.option("--exclude-out", default=None, metavar="FILE", help="Write the excluded ids (JSON list).")
 @pass_config
 def report(config: GtflowConfig, src: str, class_map_path: str, gold_path: str | None, label_attribute: str,
-           as_json: bool, html_out: str | None, exclude_below: float | None, metric: str,
+           input_manifest: str | None, as_json: bool, html_out: str | None, exclude_below: float | None, metric: str,
            exclude_out: str | None) -> None:
     """Score every worker who answered the loops under SRC."""
     from gtflow.a2i.convert import read_a2i_source
     from gtflow.errors import GtflowError
     from gtflow.manifest import read_manifest
     from gtflow.routing import load_class_map
-    from gtflow.worker_quality import below, read_gold, report_html, score_workers
+    from gtflow.worker_quality import (
+        below,
+        labeling_job_outputs,
+        read_gold,
+        report_html,
+        score_workers,
+    )
 
     store: Any = None
-    if src.startswith("s3://") or (gold_path or "").startswith("s3://"):
+    if any(p.startswith("s3://") for p in (src, gold_path or "", input_manifest or "")):
         from gtflow.backends import open_backend
 
         store = open_backend(config).store
@@ -62,7 +74,13 @@ def report(config: GtflowConfig, src: str, class_map_path: str, gold_path: str |
         gold = read_gold((ml.record for ml in read_manifest(gold_path, store=store if gold_path.startswith("s3://") else None)),
                          label_attribute)
     errors: list[GtflowError] = []
-    outputs = (c.output for c in read_a2i_source(src, store=store, errors=errors))
+    outputs: Any
+    if input_manifest:
+        refs = [str(ml.record.get("source-ref", ml.record.get("source", "")))
+                for ml in read_manifest(input_manifest, store=store if input_manifest.startswith("s3://") else None)]
+        outputs = labeling_job_outputs(src, refs, store=store, problems=errors)
+    else:
+        outputs = (c.output for c in read_a2i_source(src, store=store, errors=errors))
     qualities = score_workers(outputs, gold, class_map, problems=errors)
     excluded = below(qualities, exclude_below, metric=metric) if exclude_below is not None else []
     if exclude_out:

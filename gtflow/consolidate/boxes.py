@@ -9,7 +9,10 @@ The rule (documented in docs/labeling-jobs.md):
    Ties are broken by a canonical order (workers by id, boxes by coordinates), so the result
    does not depend on the order in which answers arrive.
 3. A cluster is kept when at least ``min_votes`` workers drew it (default: half of the
-   workers who answered, rounded up). Its box is the mean of the members' corners, rounded
+   workers who answered, rounded up). With per-worker ``weights`` (e.g. gold accuracy from
+   ``gtflow workers report``; a worker not listed weighs 1) the rule is weighted instead: a
+   cluster is kept when the weight of its workers is positive and at least half the weight of
+   the workers who answered (equal weights give the unweighted rule). Its box is the mean of the members' corners, rounded
    to whole pixels (half up: :func:`gtflow.wire.output.whole_pixel`).
 4. Per-object confidence = (workers in the cluster / workers who answered) x mean IoU of the
    members with the fused box, rounded to 2 places. Identical workers give 1.0.
@@ -258,6 +261,7 @@ def cluster_many(
     iou_threshold: float = 0.5,
     min_votes: int | None = None,
     engine: str = "auto",
+    weights: Mapping[str, float] | None = None,
 ) -> list[list[FusedBox]]:
     """:func:`cluster_boxes` for many objects at once (the numpy engine batches the IoU work).
 
@@ -277,7 +281,7 @@ def cluster_many(
     clusters = [_union(g[3], pairs) if pairs else [[i] for i in range(len(g[2]))]
                 for g, pairs in zip(groups, all_pairs, strict=True)]
     if engine == "numpy":
-        out = _fuse_batched(groups, clusters, len(objects), min_votes)
+        out = _fuse_batched(groups, clusters, len(objects), min_votes, weights)
     else:
         out = [[] for _ in objects]
         for g, members_list in zip(groups, clusters, strict=True):
@@ -285,11 +289,21 @@ def cluster_many(
             n = len(workers)
             need = min_votes if min_votes is not None else math.ceil(n / 2)
             for members in members_list:
-                if len(members) >= need:
+                if _kept(members, owner, workers, need, weights):
                     out[oi].append(_fuse(label, [boxes[i] for i in members], [workers[owner[i]] for i in members], n))
     for fused in out:
         fused.sort(key=lambda f: (f.label, f.left, f.top, f.width, f.height))
     return out
+
+
+def _kept(members: Sequence[int], owner: Sequence[int], workers: Sequence[str], need: int,
+          weights: Mapping[str, float] | None) -> bool:
+    """Rule 3: enough workers (or, with ``weights``, enough of the answering workers' weight)."""
+    if weights is None:
+        return len(members) >= need
+    total = sum(weights.get(w, 1.0) for w in workers)
+    mine = sum(weights.get(workers[owner[i]], 1.0) for i in members)
+    return mine > 0 and 2 * mine >= total
 
 
 def cluster_boxes(
@@ -298,17 +312,20 @@ def cluster_boxes(
     iou_threshold: float = 0.5,
     min_votes: int | None = None,
     engine: str = "auto",
+    weights: Mapping[str, float] | None = None,
 ) -> list[FusedBox]:
     """Fuse the boxes of several workers (see the module docstring for the rule).
 
     ``worker_boxes`` maps each worker who answered (even with no boxes) to their boxes.
     The result is sorted by label, then position.
     """
-    return cluster_many([worker_boxes], iou_threshold=iou_threshold, min_votes=min_votes, engine=engine)[0]
+    return cluster_many([worker_boxes], iou_threshold=iou_threshold, min_votes=min_votes, engine=engine,
+                        weights=weights)[0]
 
 
 def _fuse_batched(
-    groups: Sequence[_Group], clusters: Sequence[list[list[int]]], n_objects: int, min_votes: int | None
+    groups: Sequence[_Group], clusters: Sequence[list[list[int]]], n_objects: int, min_votes: int | None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[list[FusedBox]]:
     """:func:`_fuse` for every kept cluster at once (same float operations, same results)."""
     import numpy as np
@@ -321,7 +338,7 @@ def _fuse_batched(
         n = len(workers)
         need = min_votes if min_votes is not None else math.ceil(n / 2)
         for members in members_list:
-            if len(members) < need:
+            if not _kept(members, owner, workers, need, weights):
                 continue
             c = len(meta)
             meta.append((oi, label, tuple(sorted(workers[owner[i]] for i in members)), n, len(members)))
@@ -396,8 +413,9 @@ def consolidate_boxes(
     iou_threshold: float = 0.5,
     min_votes: int | None = None,
     engine: str = "auto",
+    weights: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """The post-annotation response for a batch of bounding-box objects.
+    """The post-annotation response for a batch of bounding-box objects (``weights``: rule 3).
 
     Class ids index ``labels``, else the event's ``labelCategories``, else the sorted labels
     seen in this batch (stable only within the batch: give categories for real jobs).
@@ -434,7 +452,8 @@ def consolidate_boxes(
             why = "no worker reported inputImageProperties"
         ready.append((obj, valid, sizes, why))
     fusable = [valid for _, valid, _, why in ready if why is None]
-    fused_all = iter(cluster_many(fusable, iou_threshold=iou_threshold, min_votes=min_votes, engine=engine))
+    fused_all = iter(cluster_many(fusable, iou_threshold=iou_threshold, min_votes=min_votes, engine=engine,
+                                          weights=weights))
     out = []
     for obj, _valid, sizes, why in ready:
         if why is not None:

@@ -71,14 +71,23 @@ def find_classifier_output(content: Mapping[str, Any], widget: str | None = None
     return out.label
 
 
-def majority_label(votes: Mapping[str, str], categories: Sequence[str]) -> tuple[str, float]:
-    """Plurality vote with the first-category tie rule; ``(label, votes/workers)``."""
+def majority_label(votes: Mapping[str, str], categories: Sequence[str],
+                   weights: Mapping[str, float] | None = None) -> tuple[str, float]:
+    """Plurality vote with the first-category tie rule; ``(label, votes/workers)``.
+
+    With per-worker ``weights`` (a worker not listed weighs 1) each vote counts its worker's
+    weight and the confidence is the label's share of the total weight:
+
+    >>> majority_label({"a": "dog", "b": "dog", "c": "cat"}, ["cat", "dog"], {"a": 0.2, "b": 0.2, "c": 1.0})
+    ('cat', 0.71)
+    """
     order = {c: i for i, c in enumerate(categories)}
-    counts: dict[str, int] = {}
-    for v in votes.values():
-        counts[v] = counts.get(v, 0) + 1
+    counts: dict[str, float] = {}
+    for w, v in votes.items():
+        counts[v] = counts.get(v, 0) + (1.0 if weights is None else weights.get(w, 1.0))
     best = min(counts, key=lambda c: (-counts[c], order.get(c, len(order)), c))
-    return best, round(counts[best] / len(votes), 2)
+    total = sum(counts.values())
+    return best, round(counts[best] / total, 2) if total > 0 else 0.0
 
 
 def majority_labels(votes: Mapping[str, Sequence[str]], categories: Sequence[str]) -> dict[str, float]:
@@ -166,11 +175,14 @@ def consolidate_classification(
     labels: Sequence[str] | None = None,
     method: str = "majority",
     multilabel: bool | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The post-annotation response for a batch of classification objects.
 
     ``multilabel=None`` decides per object: multi when any worker answered with ``labels``.
     Class ids index ``labels``, else ``labelCategories``, else the sorted labels of the batch.
+    ``weights`` (per worker id) weight the single-label majority vote (:func:`majority_label`);
+    Dawid-Skene learns each worker's reliability itself and multi-label votes stay unweighted.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -225,7 +237,7 @@ def consolidate_classification(
                 out.append(failure_item(oid, attr, "single-label job got a multi-label answer"))
                 continue
             votes = {w: v for w, v in valid.items() if isinstance(v, str)}
-            label, conf = ds_single[oid] if method == "dawid-skene" else majority_label(votes, cats)
+            label, conf = ds_single[oid] if method == "dawid-skene" else majority_label(votes, cats, weights)
             value, one = image_classification_label(
                 index[label], label, job_name=labeling_job_ref(ctx.job_name), confidence=conf,
                 creation_date=ctx.creation_date, text=_is_text(obj),
