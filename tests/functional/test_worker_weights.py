@@ -114,3 +114,16 @@ def test_workers_report_scores_a_labeling_jobs_worker_responses(tmp_path: Path) 
     assert r.exit_code == 0, r.output
     assert len(json.loads(r.output)["problems"]) == 1
     assert score_workers([], {}, CLASSES) == []
+
+
+def test_the_weighted_keep_rule_is_the_same_in_every_engine() -> None:
+    from gtflow.consolidate.boxes import Box, cluster_many
+
+    objs = [{"a": [Box("cat", 10, 10, 50, 50)], "b": [Box("dog", 10, 10, 50, 50)], "c": [Box("dog", 11, 10, 50, 50)]}]
+    w = {"a": 1.0, "b": 0.25, "c": 0.25}
+    for engine in ("python", "numpy", "pairwise"):
+        assert [f.label for f in cluster_many(objs, engine=engine)[0]] == ["dog"]
+        assert [f.label for f in cluster_many(objs, engine=engine, weights=w)[0]] == ["cat"]
+        # equal weights give the unweighted rule; weight 0 keeps nothing of that worker alone
+        assert [f.label for f in cluster_many(objs, engine=engine, weights={"a": 2, "b": 2, "c": 2})[0]] == ["dog"]
+        assert cluster_many([{"a": [Box("cat", 1, 1, 5, 5)]}], engine=engine, weights={"a": 0.0})[0] == []
