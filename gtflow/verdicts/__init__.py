@@ -82,6 +82,26 @@ class Verdict:
     job: str | None = None
 
 
+class _OneByMany:
+    """``record`` for every table: one verdict through the table's own ``record_many``."""
+
+    def record_many(self, verdicts: Iterable[Verdict]) -> int:
+        raise NotImplementedError
+
+    def record(
+        self,
+        image: str,
+        label: str,
+        worker_id: str,
+        confirmed: bool,
+        *,
+        confidence: float | None = None,
+        batch_id: str | None = None,
+        job: str | None = None,
+    ) -> bool:
+        return self.record_many([Verdict(image, label, worker_id, confirmed, confidence, batch_id, job)]) == 1
+
+
 @runtime_checkable
 class VerdictTable(Protocol):
     """Where verdicts are kept; every method is safe to call again with the same input."""

@@ -18,14 +18,14 @@ from typing import Any
 
 from gtflow.errors import ServiceError
 from gtflow.store.s3 import error_code
-from gtflow.verdicts import SEP, Verdict, aggregate, item_key, sort_key
+from gtflow.verdicts import SEP, Verdict, _OneByMany, aggregate, item_key, sort_key
 
 __all__ = ["DynamoVerdictTable", "DEFAULT_TABLE"]
 
 DEFAULT_TABLE = "gtflow-verdicts"
 
 
-class DynamoVerdictTable:
+class DynamoVerdictTable(_OneByMany):
     """:class:`~gtflow.verdicts.VerdictTable` on DynamoDB through an injected (or lazy) client."""
 
     def __init__(self, table_name: str = DEFAULT_TABLE, *, client: Any = None, region: str | None = None) -> None:
@@ -59,19 +59,6 @@ class DynamoVerdictTable:
             if error_code(exc) != "ResourceInUseException":
                 raise ServiceError(f"cannot create table {self.table_name}: {error_code(exc) or exc}") from exc
         self.client.get_waiter("table_exists").wait(TableName=self.table_name)
-
-    def record(
-        self,
-        image: str,
-        label: str,
-        worker_id: str,
-        confirmed: bool,
-        *,
-        confidence: float | None = None,
-        batch_id: str | None = None,
-        job: str | None = None,
-    ) -> bool:
-        return self.record_many([Verdict(image, label, worker_id, confirmed, confidence, batch_id, job)]) == 1
 
     def record_many(self, verdicts: Iterable[Verdict]) -> int:
         added = 0

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gtflow.verdicts import Verdict, aggregate, item_key, sort_key
+from gtflow.verdicts import Verdict, _OneByMany, aggregate, item_key, sort_key
 
 __all__ = ["PostgresVerdictTable"]
 
 
-class PostgresVerdictTable:
+class PostgresVerdictTable(_OneByMany):
     """:class:`~gtflow.verdicts.VerdictTable` on a PostgreSQL server (``postgresql://...``)."""
 
     def __init__(self, url: str) -> None:
@@ -30,19 +30,6 @@ class PostgresVerdictTable:
 
     def __repr__(self) -> str:
         return "PostgresVerdictTable(postgresql)"
-
-    def record(
-        self,
-        image: str,
-        label: str,
-        worker_id: str,
-        confirmed: bool,
-        *,
-        confidence: float | None = None,
-        batch_id: str | None = None,
-        job: str | None = None,
-    ) -> bool:
-        return self.record_many([Verdict(image, label, worker_id, confirmed, confidence, batch_id, job)]) == 1
 
     def record_many(self, verdicts: Iterable[Verdict]) -> int:
         added = 0

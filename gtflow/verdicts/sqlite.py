@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gtflow.verdicts import Verdict, aggregate, item_key, sort_key
+from gtflow.verdicts import Verdict, _OneByMany, aggregate, item_key, sort_key
 
 __all__ = ["SqliteVerdictTable"]
 
@@ -28,7 +28,7 @@ CREATE INDEX IF NOT EXISTS verdicts_by_label ON verdicts (label, image, worker);
 SCHEMA_VERSION = 2
 
 
-class SqliteVerdictTable:
+class SqliteVerdictTable(_OneByMany):
     """:class:`~gtflow.verdicts.VerdictTable` in a SQLite file (WAL; safe across threads)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -66,19 +66,6 @@ class SqliteVerdictTable:
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn
-
-    def record(
-        self,
-        image: str,
-        label: str,
-        worker_id: str,
-        confirmed: bool,
-        *,
-        confidence: float | None = None,
-        batch_id: str | None = None,
-        job: str | None = None,
-    ) -> bool:
-        return self.record_many([Verdict(image, label, worker_id, confirmed, confidence, batch_id, job)]) == 1
 
     def record_many(self, verdicts: Iterable[Verdict]) -> int:
         db = self._conn()
